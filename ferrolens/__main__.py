@@ -1,0 +1,3 @@
+from ferrolens.cli import main
+
+raise SystemExit(main())

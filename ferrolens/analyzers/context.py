@@ -1,0 +1,87 @@
+"""What a rule sees while it checks one item: the source, query helpers and a file summary."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterable
+
+from tree_sitter import Node, Query, QueryCursor
+
+from ferrolens.analyzers.model import Applicability, Edit, Finding, Fix, Related
+from ferrolens.analyzers.source import SourceFile, rust_language
+from ferrolens.analyzers.summary import FileSummary
+
+
+@lru_cache(maxsize=None)
+def compile_query(source: str) -> Query:
+    return Query(rust_language(), source)
+
+
+class Context:
+    """Handed to a rule's check. `rule` is set by the engine before each call."""
+
+    __slots__ = ("src", "rule", "_summary_fn", "_summary")
+
+    def __init__(self, src: SourceFile, summary_fn=None) -> None:
+        self.src = src
+        self.rule = ""
+        self._summary_fn = summary_fn
+        self._summary: FileSummary | None = None
+
+    @property
+    def summary(self) -> FileSummary:
+        if self._summary is None:
+            self._summary = self._summary_fn() if self._summary_fn else FileSummary.of(self.src)
+        return self._summary
+
+    # -- reading -----------------------------------------------------------------------------------
+    def text(self, node: Node | None) -> str:
+        if node is None:
+            return ""
+        return self.src.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def matches(self, query: str, node: Node) -> list[dict[str, list[Node]]]:
+        """Matches of `query` (tree-sitter query source) within `node`, in document order."""
+        cursor = QueryCursor(compile_query(query))
+        cursor.set_byte_range(node.start_byte, node.end_byte)
+        out = []
+        for _pattern, caps in cursor.matches(node):
+            out.append(caps)
+        return out
+
+    def line_indent(self, offset: int) -> str:
+        """The leading whitespace of the line holding `offset`."""
+        data = self.src.data
+        start = data.rfind(b"\n", 0, offset) + 1
+        end = start
+        while end < len(data) and data[end] in (0x20, 0x09):
+            end += 1
+        return data[start:end].decode("ascii")
+
+    # -- reporting ---------------------------------------------------------------------------------
+    def finding(
+        self,
+        at: Node | tuple[int, int],
+        message: str,
+        fix: Fix | None = None,
+        alternatives: Iterable[Fix] = (),
+        related: Iterable[Related] = (),
+    ) -> Finding:
+        start, end = (at.start_byte, at.end_byte) if isinstance(at, Node) else at
+        return Finding(
+            rule=self.rule,
+            start=start,
+            end=end,
+            message=message,
+            fix=fix,
+            alternatives=tuple(alternatives),
+            related=tuple(related),
+        )
+
+
+def fix(message: str, *edits: Edit, safe: bool = True) -> Fix:
+    return Fix(Applicability.SAFE if safe else Applicability.UNSAFE, message, tuple(edits))
+
+
+def replace_node(node: Node, content: str) -> Edit:
+    return Edit(node.start_byte, node.end_byte, content)

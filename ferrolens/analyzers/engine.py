@@ -1,0 +1,247 @@
+"""The engine: runs the enabled rules item by item, caches per item, applies suppressions.
+
+An *item* is a top-level declaration, or a declaration inside an `impl`, `trait` or `mod` body (so a
+5,000-line impl is many items, not one). Findings of item-scoped rules are cached under the item's
+bytes plus the headers of its containers (`impl<T> Foo<T> {`), stored relative to the item start: a
+keystroke re-runs the rules on the one item whose bytes changed and shifts the cached findings of all
+the others. Items with a syntax error (ERROR or MISSING nodes) are never checked, so a finding or fix
+never touches broken syntax; file-scoped findings are filtered against the error ranges too.
+
+A rule that raises is reported through `on_error` and skipped for that item; the other rules' findings
+still come out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from tree_sitter import Node
+
+from ferrolens.analyzers.context import Context
+from ferrolens.analyzers.model import Finding, Severity
+from ferrolens.analyzers.registry import Rule, all_rules
+from ferrolens.analyzers.source import SourceFile
+from ferrolens.analyzers.summary import FileSummary, summarize_item
+
+CONTAINERS = {"impl_item", "trait_item", "mod_item", "foreign_mod_item"}
+NOT_CHECKED = {
+    "line_comment",
+    "block_comment",
+    "attribute_item",
+    "inner_attribute_item",
+    "use_declaration",
+    "extern_crate_declaration",
+    "{",
+    "}",
+    ";",
+}
+
+
+def iter_items(root: Node, data: bytes, header: bytes = b"") -> Iterator[tuple[Node, bytes]]:
+    """(item, container headers) for every checkable item, descending into impl/trait/mod bodies."""
+    for child in root.children:
+        ctype = child.type
+        if ctype in NOT_CHECKED:
+            continue
+        if ctype in CONTAINERS and not child.has_error:
+            body = child.child_by_field_name("body")
+            if body is not None:
+                yield from iter_items(body, data, header + data[child.start_byte : body.start_byte])
+                continue
+        yield child, header
+
+
+@dataclass
+class RuleSelection:
+    """Which rules run and how severe they are; built from the configuration."""
+
+    rules: tuple[Rule, ...]
+    severities: dict[str, Severity] = field(default_factory=dict)
+
+    @classmethod
+    def default(cls) -> "RuleSelection":
+        return cls(tuple(r for r in all_rules().values() if r.default_enabled))
+
+    def fingerprint(self) -> tuple:
+        return tuple(r.name for r in self.rules)
+
+
+class ItemCache:
+    """Per-document cache of item findings and summaries; keeps only the entries the last run used."""
+
+    def __init__(self) -> None:
+        self.findings: dict[tuple, list[Finding]] = {}
+        self.summaries: dict[tuple, FileSummary] = {}
+        self.selection: tuple = ()
+
+
+_ALLOW_COMMENT = re.compile(rb"ferrolens\s*:\s*allow\s*\(([^)]*)\)")
+_ALLOW_ATTR = re.compile(r"(?:allow|expect)\s*\(([^)]*)\)")
+ErrorHandler = Callable[[Rule, BaseException], None]
+
+
+class Engine:
+    def __init__(self, selection: RuleSelection | None = None, on_error: ErrorHandler | None = None) -> None:
+        self.selection = selection or RuleSelection.default()
+        self.on_error = on_error
+        self._item_rules = [r for r in self.selection.rules if r.scope == "item"]
+        self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
+        by_clippy = {r.clippy: r.name for r in self.selection.rules if r.clippy}
+        self._clippy = by_clippy
+
+    # -- public ------------------------------------------------------------------------------------
+    def analyze(self, src: SourceFile, cache: ItemCache | None = None) -> list[Finding]:
+        if cache is None:
+            cache = ItemCache()
+        if cache.selection != self.selection.fingerprint():
+            cache.findings.clear()
+            cache.selection = self.selection.fingerprint()
+        data = src.data
+        root = src.root
+        items = []
+        new_summaries: dict[tuple, FileSummary] = {}
+        summary = FileSummary()
+        for item, header in iter_items(root, data):
+            key = (header, item.type, data[item.start_byte : item.end_byte])
+            items.append((item, key))
+            s = cache.summaries.get(key)
+            if s is None:
+                s = summarize_item(item, data)
+            new_summaries[key] = s
+            summary.merge(s)
+        cache.summaries = new_summaries
+        digest = summary.digest()
+        ctx = Context(src, lambda: summary)
+
+        out: list[Finding] = []
+        new_findings: dict[tuple, list[Finding]] = {}
+        for item, key in items:
+            if item.has_error:
+                continue
+            full_key = (digest, key)
+            rel = cache.findings.get(full_key)
+            if rel is None:
+                rel = [f.shifted(-item.start_byte) for f in self._check_item(ctx, item)]
+            new_findings[full_key] = rel
+            out.extend(f.shifted(item.start_byte) for f in rel)
+        cache.findings = new_findings
+
+        for rule in self._file_rules:
+            out.extend(self._run(rule, ctx, root))
+        if root.has_error and self._file_rules:
+            bad = error_ranges(root)
+            out = [f for f in out if not _touches(f, bad)]
+        return self.finish(src, out)
+
+    def finish(self, src: SourceFile, findings: list[Finding]) -> list[Finding]:
+        """Suppressions and configured severities: cheap, so never cached."""
+        result = []
+        sev = self.selection.severities
+        defaults = {r.name: r.severity for r in self.selection.rules}
+        for f in findings:
+            if self._suppressed(src, f):
+                continue
+            severity = sev.get(f.rule, defaults.get(f.rule, f.severity))
+            if severity != f.severity:
+                f = _with_severity(f, severity)
+            result.append(f)
+        result.sort(key=lambda f: (f.start, f.end, f.rule))
+        return result
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _check_item(self, ctx: Context, item: Node) -> list[Finding]:
+        out: list[Finding] = []
+        for rule in self._item_rules:
+            if rule.node_types and item.type not in rule.node_types:
+                continue
+            out.extend(self._run(rule, ctx, item))
+        return out
+
+    def _run(self, rule: Rule, ctx: Context, node: Node) -> list[Finding]:
+        ctx.rule = rule.name
+        try:
+            return [
+                _with_severity(f, rule.severity) if f.severity != rule.severity else f for f in rule.check(ctx, node)
+            ]
+        except Exception as exc:  # one broken rule must not take the others down
+            if self.on_error is not None:
+                self.on_error(rule, exc)
+            return []
+
+    def _suppressed(self, src: SourceFile, f: Finding) -> bool:
+        data = src.data
+        start = data.rfind(b"\n", 0, f.start) + 1
+        lines = [_line_bytes(data, start)]
+        if start > 0:
+            lines.append(_line_bytes(data, data.rfind(b"\n", 0, start - 1) + 1))
+        for text in lines:
+            m = _ALLOW_COMMENT.search(text)
+            if m and _names_match(m.group(1).decode("utf-8", "replace"), f.rule):
+                return True
+        rule = all_rules().get(f.rule)
+        if rule is None or not rule.clippy:
+            return False
+        return _clippy_allowed(src, f, rule.clippy)
+
+
+def _line_bytes(data: bytes, start: int) -> bytes:
+    end = data.find(b"\n", start)
+    return data[start : end if end >= 0 else len(data)]
+
+
+def _names_match(listed: str, rule_name: str) -> bool:
+    rule = all_rules().get(rule_name)
+    names = {n.strip() for n in listed.split(",")}
+    return rule_name in names or "all" in names or (rule is not None and rule.group in names)
+
+
+def _clippy_allowed(src: SourceFile, f: Finding, lint: str) -> bool:
+    wanted = {f"clippy::{lint}"}
+    node = src.root.descendant_for_byte_range(f.start, f.end)
+    data = src.data
+    while node is not None:
+        # outer attributes are the named siblings right before an item; inner ones open a block/file
+        sib = node.prev_named_sibling
+        while sib is not None and sib.type in ("attribute_item", "line_comment", "block_comment"):
+            if sib.type == "attribute_item" and _attr_allows(data[sib.start_byte : sib.end_byte], wanted):
+                return True
+            sib = sib.prev_named_sibling
+        for child in node.named_children:
+            if child.type == "inner_attribute_item" and _attr_allows(data[child.start_byte : child.end_byte], wanted):
+                return True
+        node = node.parent
+    return False
+
+
+def _attr_allows(attr: bytes, wanted: set[str]) -> bool:
+    text = attr.decode("utf-8", "replace")
+    for m in _ALLOW_ATTR.finditer(text):
+        if any(n.strip().replace(" ", "") in wanted for n in m.group(1).split(",")):
+            return True
+    return False
+
+
+def _with_severity(f: Finding, severity: Severity) -> Finding:
+    from dataclasses import replace
+
+    return replace(f, severity=severity)
+
+
+def error_ranges(root: Node) -> list[tuple[int, int]]:
+    """Byte ranges of ERROR and MISSING nodes, descending only into subtrees that hold one."""
+    out = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            out.append((node.start_byte, node.end_byte))
+            continue
+        stack.extend(c for c in node.children if c.has_error)
+    return out
+
+
+def _touches(f: Finding, bad: list[tuple[int, int]]) -> bool:
+    spans = [(f.start, f.end)] + [(e.start, e.end) for fx in f.all_fixes() for e in fx.edits]
+    return any(s <= b_end and a_start <= e for s, e in spans for a_start, b_end in bad)

@@ -1,0 +1,99 @@
+"""The data that flows out of the analyzers: findings, fixes and byte-range edits."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that a higher value is more severe."""
+
+    HINT = 1
+    INFO = 2
+    WARNING = 3
+    ERROR = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> "Severity":
+        try:
+            return cls[value.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {value!r} (use error, warning, info or hint)") from None
+
+    def raised(self) -> "Severity":
+        return Severity(min(self + 1, Severity.ERROR))
+
+
+class Applicability(str, enum.Enum):
+    SAFE = "safe"  # keeps behaviour: applied by --fix and "fix all"
+    UNSAFE = "unsafe"  # may change behaviour or fail to compile: only on request
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace bytes [start, end) of the source by `content`."""
+
+    start: int
+    end: int
+    content: str
+
+    def shifted(self, delta: int) -> "Edit":
+        return Edit(self.start + delta, self.end + delta, self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    applicability: Applicability
+    message: str
+    edits: tuple[Edit, ...]
+
+    @property
+    def is_safe(self) -> bool:
+        return self.applicability is Applicability.SAFE
+
+    def shifted(self, delta: int) -> "Fix":
+        return replace(self, edits=tuple(e.shifted(delta) for e in self.edits))
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    start: int
+    end: int
+    message: str
+    path: str | None = None  # None: the same file as the finding
+
+    def shifted(self, delta: int) -> "Related":
+        return self if self.path is not None else replace(self, start=self.start + delta, end=self.end + delta)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    start: int
+    end: int
+    message: str
+    severity: Severity = Severity.WARNING
+    fix: Fix | None = None
+    # further fixes offered as non-preferred actions, never applied in batch (e.g. Option vs Result)
+    alternatives: tuple[Fix, ...] = ()
+    related: tuple[Related, ...] = field(default=())
+
+    def shifted(self, delta: int) -> "Finding":
+        if delta == 0:
+            return self
+        return replace(
+            self,
+            start=self.start + delta,
+            end=self.end + delta,
+            fix=self.fix.shifted(delta) if self.fix else None,
+            alternatives=tuple(f.shifted(delta) for f in self.alternatives),
+            related=tuple(r.shifted(delta) for r in self.related),
+        )
+
+    def all_fixes(self) -> tuple[Fix, ...]:
+        return ((self.fix,) if self.fix else ()) + self.alternatives

@@ -1,0 +1,233 @@
+"""SourceFile: the bytes of one Rust file, its tree-sitter tree and a line index.
+
+Every position conversion in the project goes through here. Offsets are byte offsets into the UTF-8
+text; positions are (line, column) with 0-based lines and the column counted in one of three
+encodings: "utf-8" (bytes), "utf-16" (code units, LSP's default) or "utf-32" (Unicode characters).
+
+The line index is chunked (a flat list of (bytes, newlines) per chunk of about 8 KiB), so an edit
+re-counts only the chunks it touches and a lookup walks at most a few hundred chunk records: this keeps
+a keystroke in a 50k-line file far below a millisecond, where a flat list of line starts would have to
+be rebuilt or shifted on every edit.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tree_sitter import Language, Node, Parser, Tree
+
+UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
+_CHUNK = 8192
+
+
+@lru_cache(maxsize=1)
+def rust_language() -> Language:
+    import tree_sitter_rust
+
+    return Language(tree_sitter_rust.language())
+
+
+_parser: Parser | None = None
+
+
+def parse(data: bytes, old_tree: Tree | None = None) -> Tree:
+    global _parser
+    if _parser is None:
+        _parser = Parser(rust_language())
+    # tree-sitter 0.26: passing None as the old tree raises, so call with one argument for a fresh parse
+    return _parser.parse(data, old_tree) if old_tree is not None else _parser.parse(data)
+
+
+def decode_utf8(data: bytes) -> str:
+    """Decode the text for display; lone surrogates that came in through JSON survive a round trip."""
+    return data.decode("utf-8", "surrogatepass")
+
+
+def encode_utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _chunks(data: bytes, start: int, end: int) -> tuple[list[int], list[int]]:
+    sizes: list[int] = []
+    lines: list[int] = []
+    pos = start
+    while True:
+        nxt = min(pos + _CHUNK, end)
+        sizes.append(nxt - pos)
+        lines.append(data.count(b"\n", pos, nxt))
+        pos = nxt
+        if pos >= end:
+            return sizes, lines
+
+
+class LineIndex:
+    """Maps byte offsets to lines and back, updated in place by edits."""
+
+    __slots__ = ("_sizes", "_lines")
+
+    def __init__(self, data: bytes) -> None:
+        self._sizes, self._lines = _chunks(data, 0, len(data))
+
+    @property
+    def line_count(self) -> int:
+        return sum(self._lines) + 1
+
+    def update(self, new_data: bytes, start: int, old_end: int, new_end: int) -> None:
+        """Bytes [start, old_end) were replaced; they are [start, new_end) of new_data now."""
+        sizes, lines = self._sizes, self._lines
+        n = len(sizes)
+        i, pos = 0, 0
+        while i < n - 1 and pos + sizes[i] < start:
+            pos += sizes[i]
+            i += 1
+        first, first_pos = i, pos
+        while i < n - 1 and pos + sizes[i] < old_end:
+            pos += sizes[i]
+            i += 1
+        old_stop = pos + sizes[i]
+        new_stop = old_stop + (new_end - old_end)
+        new_sizes, new_lines = _chunks(new_data, first_pos, new_stop)
+        sizes[first : i + 1] = new_sizes
+        lines[first : i + 1] = new_lines
+
+    def line_of(self, data: bytes, offset: int) -> tuple[int, int]:
+        """(line, byte offset of that line's start) for a byte offset."""
+        pos = line = 0
+        for size, nl in zip(self._sizes, self._lines):
+            if offset < pos + size:
+                break
+            pos += size
+            line += nl
+        line += data.count(b"\n", pos, offset)
+        return line, data.rfind(b"\n", 0, offset) + 1
+
+    def line_start(self, data: bytes, line: int) -> int | None:
+        """Byte offset where `line` starts, None when the text has fewer lines."""
+        if line <= 0:
+            return 0
+        pos = seen = 0
+        for size, nl in zip(self._sizes, self._lines):
+            if seen + nl >= line:
+                break
+            pos += size
+            seen += nl
+        else:
+            return None
+        at = pos - 1
+        for _ in range(line - seen):
+            at = data.find(b"\n", at + 1)
+        return at + 1
+
+
+def _line_end(data: bytes, line_start: int) -> int:
+    """End of the line's content (before "\\n" or "\\r\\n")."""
+    end = data.find(b"\n", line_start)
+    if end < 0:
+        return len(data)
+    if end > line_start and data[end - 1] == 0x0D:
+        return end - 1
+    return end
+
+
+def _units(text: str, encoding: str) -> int:
+    if encoding == UTF32:
+        return len(text)
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+class SourceFile:
+    """One file's bytes, tree and line index. Mutable only through `apply_edit`."""
+
+    __slots__ = ("data", "tree", "index", "path")
+
+    def __init__(self, data: bytes, path: str | None = None, tree: Tree | None = None) -> None:
+        self.data = data
+        self.path = path
+        self.tree = tree if tree is not None else parse(data)
+        self.index = LineIndex(data)
+
+    @classmethod
+    def from_text(cls, text: str, path: str | None = None) -> "SourceFile":
+        return cls(encode_utf8(text), path)
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    def text(self, node_or_start: Node | int, end: int | None = None) -> str:
+        if isinstance(node_or_start, int):
+            return self.data[node_or_start:end].decode("utf-8", "replace")
+        return self.data[node_or_start.start_byte : node_or_start.end_byte].decode("utf-8", "replace")
+
+    # -- positions ---------------------------------------------------------------------------------
+    def position(self, offset: int, encoding: str = UTF8) -> tuple[int, int]:
+        """(line, column) of a byte offset, the column counted in `encoding`."""
+        offset = max(0, min(offset, len(self.data)))
+        line, start = self.index.line_of(self.data, offset)
+        if encoding == UTF8:
+            return line, offset - start
+        prefix = self.data[start:offset].decode("utf-8", "ignore")
+        return line, _units(prefix, encoding)
+
+    def offset(self, line: int, column: int, encoding: str = UTF8) -> int:
+        """Byte offset of (line, column); past-the-end lines and columns are clamped, as LSP asks."""
+        if line < 0:
+            return 0
+        start = self.index.line_start(self.data, line)
+        if start is None:
+            return len(self.data)
+        end = _line_end(self.data, start)
+        if encoding == UTF8:
+            at = start + max(0, min(column, end - start))
+            # never split a multi-byte character
+            while at > start and at < end and (self.data[at] & 0xC0) == 0x80:
+                at -= 1
+            return at
+        units = 0
+        at = start
+        for ch in self.data[start:end].decode("utf-8", "surrogatepass"):
+            if units >= column:
+                break
+            units += 2 if (encoding == UTF16 and ord(ch) > 0xFFFF) else 1
+            at += len(ch.encode("utf-8", "surrogatepass"))
+        return at
+
+    def line_text(self, line: int) -> str:
+        start = self.index.line_start(self.data, line)
+        if start is None:
+            return ""
+        return self.data[start : _line_end(self.data, start)].decode("utf-8", "replace")
+
+    def line_count(self) -> int:
+        return self.index.line_count
+
+    # -- editing -----------------------------------------------------------------------------------
+    def apply_edit(self, start: int, end: int, new: bytes, reparse: bool = True) -> None:
+        """Replace bytes [start, end) with `new`, edit the tree and (by default) reparse incrementally."""
+        data = self.data
+        start = max(0, min(start, len(data)))
+        end = max(start, min(end, len(data)))
+        start_point = self.position(start)
+        old_end_point = self.position(end)
+        new_data = data[:start] + new + data[end:]
+        new_end = start + len(new)
+        nl = new.count(b"\n")
+        if nl:
+            new_end_point = (start_point[0] + nl, len(new) - new.rfind(b"\n") - 1)
+        else:
+            new_end_point = (start_point[0], start_point[1] + len(new))
+        self.tree.edit(
+            start_byte=start,
+            old_end_byte=end,
+            new_end_byte=new_end,
+            start_point=start_point,
+            old_end_point=old_end_point,
+            new_end_point=new_end_point,
+        )
+        self.data = new_data
+        self.index.update(new_data, start, end, new_end)
+        if reparse:
+            self.reparse()
+
+    def reparse(self) -> None:
+        self.tree = parse(self.data, self.tree)

@@ -1,0 +1,83 @@
+"""A small per-file summary of declared types, the local type evidence rules may use.
+
+Only declarations are read (fn return types, struct field types, impl method return types): enough to
+know that `self.cache.get(..)` or `lookup(k)` yields an Option or a Result without guessing. It is built
+per item and merged, so the engine can cache item summaries like findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+
+@dataclass
+class FileSummary:
+    functions: dict[str, str] = field(default_factory=dict)  # free fn name -> return type text
+    methods: dict[tuple[str, str], str] = field(default_factory=dict)  # (impl type, method) -> return type
+    fields: dict[tuple[str, str], str] = field(default_factory=dict)  # (struct, field) -> type text
+
+    def merge(self, other: "FileSummary") -> None:
+        self.functions.update(other.functions)
+        self.methods.update(other.methods)
+        self.fields.update(other.fields)
+
+    def digest(self) -> int:
+        return hash(
+            (
+                tuple(sorted(self.functions.items())),
+                tuple(sorted(self.methods.items())),
+                tuple(sorted(self.fields.items())),
+            )
+        )
+
+    @classmethod
+    def of(cls, src) -> "FileSummary":
+        from ferrolens.analyzers.engine import iter_items
+
+        out = cls()
+        for item, _header in iter_items(src.root, src.data):
+            out.merge(summarize_item(item, src.data))
+        return out
+
+
+def _text(data: bytes, node: Node | None) -> str:
+    return "" if node is None else data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def impl_type_name(node: Node, data: bytes) -> str | None:
+    """The bare name of the type of the impl block that contains `node` (`Foo` for `impl<T> Tr for Foo<T>`)."""
+    cur = node.parent
+    while cur is not None and cur.type != "impl_item":
+        cur = cur.parent
+    if cur is None:
+        return None
+    ty = cur.child_by_field_name("type")
+    if ty is None:
+        return None
+    if ty.type == "generic_type":
+        ty = ty.child_by_field_name("type")
+    text = _text(data, ty)
+    return text.rsplit("::", 1)[-1] or None
+
+
+def summarize_item(item: Node, data: bytes) -> FileSummary:
+    out = FileSummary()
+    if item.type == "function_item":
+        name = _text(data, item.child_by_field_name("name"))
+        ret = _text(data, item.child_by_field_name("return_type"))
+        owner = impl_type_name(item, data)
+        if owner:
+            out.methods[(owner, name)] = ret
+        elif item.parent is not None and item.parent.type in ("source_file", "declaration_list"):
+            out.functions[name] = ret
+    elif item.type == "struct_item":
+        name = _text(data, item.child_by_field_name("name"))
+        body = item.child_by_field_name("body")
+        if body is not None and body.type == "field_declaration_list":
+            for decl in body.named_children:
+                if decl.type == "field_declaration":
+                    fname = _text(data, decl.child_by_field_name("name"))
+                    out.fields[(name, fname)] = _text(data, decl.child_by_field_name("type"))
+    return out

@@ -1,0 +1,85 @@
+"""Small syntactic helpers over tree-sitter-rust nodes, shared by the rules."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tree_sitter import Node
+
+LOOPS = ("for_expression", "while_expression", "loop_expression")
+FUNCTION_BOUNDARIES = ("function_item", "closure_expression", "source_file")
+
+
+def unparen(node: Node) -> Node:
+    while node.type == "parenthesized_expression" and node.named_child_count == 1:
+        node = node.named_children[0]
+    return node
+
+
+def named_args(args: Node) -> list[Node]:
+    return [c for c in args.named_children if c.type not in ("line_comment", "block_comment", "attribute_item")]
+
+
+def ancestors(node: Node) -> Iterator[Node]:
+    cur = node.parent
+    while cur is not None:
+        yield cur
+        cur = cur.parent
+
+
+def enclosing(node: Node, types: tuple[str, ...]) -> Node | None:
+    for a in ancestors(node):
+        if a.type in types:
+            return a
+    return None
+
+
+def enclosing_function(node: Node) -> Node | None:
+    return enclosing(node, ("function_item",))
+
+
+def descendants(node: Node, skip: tuple[str, ...] = ()) -> Iterator[Node]:
+    """Pre-order walk below `node`, not descending into node types in `skip`."""
+    stack = list(reversed(node.children))
+    while stack:
+        cur = stack.pop()
+        yield cur
+        if cur.type not in skip:
+            stack.extend(reversed(cur.children))
+
+
+def path_last(text: str) -> str:
+    """`std::collections::HashMap::<K, V>::new` -> `new`; `Vec::<u8>` -> `Vec`."""
+    text = text.split("<", 1)[0] if not text.endswith(">") else text
+    parts = [p for p in text.replace(" ", "").split("::") if p and not p.startswith("<")]
+    return parts[-1] if parts else ""
+
+
+def type_head(type_text: str) -> str:
+    """The outermost type name: `&mut Option<Vec<u8>>` -> `Option`, `io::Result<()>` -> `Result`."""
+    t = type_text.strip()
+    while True:
+        if t.startswith("&"):
+            t = t[1:].lstrip()
+            if t.startswith("'"):
+                t = t.split(None, 1)[1] if " " in t else ""
+            if t.startswith("mut "):
+                t = t[4:]
+            continue
+        break
+    head = t.split("<", 1)[0].strip()
+    return head.rsplit("::", 1)[-1]
+
+
+def macro_name(ctx_text: str) -> str:
+    return ctx_text.rstrip("!").rsplit("::", 1)[-1]
+
+
+def identifiers(node: Node, data: bytes) -> Iterator[tuple[Node, str]]:
+    """Every `identifier` token below node (including node), with its text. Also looks into macro
+    token trees, where tree-sitter-rust leaves identifiers as plain tokens."""
+    if node.type == "identifier":
+        yield node, data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    for d in descendants(node):
+        if d.type == "identifier":
+            yield d, data[d.start_byte : d.end_byte].decode("utf-8", "replace")
