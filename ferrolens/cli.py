@@ -1,0 +1,330 @@
+"""The command line: `ferrolens check|rules|rule|serve`."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from ferrolens import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ferrolens", description="Performance and DRY hints for Rust.")
+    p.add_argument("--version", action="version", version=f"ferrolens {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("check", help="check Rust files and folders (default: the current folder)")
+    c.add_argument("paths", nargs="*", type=Path, help="files or folders")
+    c.add_argument("--output-format", choices=("text", "json", "sarif"), default="text")
+    c.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    c.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff: also apply unsafe fixes")
+    c.add_argument("--diff", action="store_true", help="print the fixes as a diff instead of writing them")
+    c.add_argument("--select", default=None, help="comma-separated rules or groups (`all` for every rule)")
+    c.add_argument("--ignore", default=None, help="comma-separated rules or groups to leave out")
+    c.add_argument("--config", type=Path, default=None, help="a ferrolens.toml to use instead of the one found")
+    c.add_argument("--no-cache", action="store_true", help="neither read nor write .ferrolens_cache")
+    c.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
+    c.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
+
+    sub.add_parser("rules", help="list every rule")
+    r = sub.add_parser("rule", help="print one rule's docs")
+    r.add_argument("name")
+    s = sub.add_parser("serve", help="run the language server on stdio")
+    s.add_argument("--log-file", type=Path, default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from ferrolens.server.server import run
+
+        return run(log_file=args.log_file)
+    if args.command == "rules":
+        return _rules()
+    if args.command == "rule":
+        return _rule(args.name)
+    return _check(args)
+
+
+def _rules() -> int:
+    from ferrolens.analyzers.registry import all_rules
+
+    rows = [("rule", "group", "default", "fix", "clippy", "summary")]
+    for r in all_rules().values():
+        rows.append((r.name, r.group, "on" if r.default_enabled else "off", r.fix, r.clippy or "-", r.summary))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5])
+    return EXIT_CLEAN
+
+
+def _rule(name: str) -> int:
+    from ferrolens.analyzers.registry import all_rules
+
+    rule = all_rules().get(name)
+    if rule is None:
+        print(f"ferrolens: no rule named {name!r}; `ferrolens rules` lists them", file=sys.stderr)
+        return EXIT_ERROR
+    print(rule.docs_markdown())
+    return EXIT_CLEAN
+
+
+# -- check ------------------------------------------------------------------------------------------
+def _settings(args) -> tuple[object, Path, list[str]]:
+    from ferrolens import config
+
+    first = args.paths[0] if args.paths else Path(".")
+    root = config.find_root(first)
+    settings, warnings = config.load_files(root)
+    if args.config is not None:
+        try:
+            import tomllib
+
+            settings, w = config.merge(settings, tomllib.loads(args.config.read_text(encoding="utf-8")), str(args.config))
+            warnings += w
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"ferrolens: cannot read {args.config}: {exc}")
+    cli = {}
+    if args.select is not None:
+        cli["select"] = [s.strip() for s in args.select.split(",") if s.strip()]
+    if args.ignore is not None:
+        cli["ignore"] = [s.strip() for s in args.ignore.split(",") if s.strip()]
+    settings, w = config.merge(settings, cli, "command line")
+    return settings, root, warnings + w
+
+
+_ENGINE = None
+
+
+def _engine(settings):
+    global _ENGINE
+    from ferrolens import config
+    from ferrolens.analyzers.engine import Engine
+
+    key = repr(settings)
+    if _ENGINE is None or _ENGINE[0] != key:
+
+        def on_error(rule, exc):
+            print(f"ferrolens: internal error in rule {rule.name}: {exc!r} (other rules still ran)", file=sys.stderr)
+
+        _ENGINE = (key, Engine(config.selection(settings), on_error=on_error))
+    return _ENGINE[1]
+
+
+def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, diff: bool):
+    from ferrolens.analyzers.fix import fix_until_stable
+    from ferrolens.analyzers.source import SourceFile
+    from ferrolens.files import BOM, check_bytes
+    from ferrolens.output import FileReport, finding_json
+
+    report = FileReport(display)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        report.problem = f"cannot read: {exc.strerror or exc}"
+        report.io_error = True
+        return report
+    loaded = check_bytes(raw, settings.max_file_size)
+    if loaded.data is None:
+        report.problem = loaded.problem
+        return report
+    engine = _engine(settings)
+    data = loaded.data
+    if fix or diff:
+        new, applied = fix_until_stable(data, lambda d: engine.analyze(SourceFile(d, display)), unsafe)
+        if new != data:
+            if diff:
+                report.diff = "".join(
+                    difflib.unified_diff(
+                        data.decode("utf-8").splitlines(keepends=True),
+                        new.decode("utf-8").splitlines(keepends=True),
+                        fromfile=f"a/{display}",
+                        tofile=f"b/{display}",
+                    )
+                )
+                report.fixed = applied
+            else:
+                problem = atomic_write(path, raw, (BOM if loaded.bom else b"") + new)
+                if problem:
+                    report.problem, report.io_error = problem, True
+                else:
+                    data, report.fixed = new, applied
+    src = SourceFile(data, display)
+    report.findings = [finding_json(src, display, f) for f in engine.analyze(src)]
+    return report
+
+
+def atomic_write(path: Path, original: bytes, new: bytes) -> str | None:
+    """Write through a temporary file and a rename, keeping permissions; refuse when the file changed
+    since it was read. Returns a problem description, or None on success."""
+    try:
+        if path.read_bytes() != original:
+            return "not fixed: the file changed while it was being checked"
+        mode = path.stat().st_mode
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".ferrolens", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(new)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, mode & 0o7777)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        return f"not fixed: cannot write ({exc.strerror or exc})"
+    return None
+
+
+def _process_batch(batch):
+    return [process_file(*item) for item in batch]
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.start = time.monotonic()
+        self.shown = False
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        if not self.enabled or time.monotonic() - self.start < 0.5:
+            return
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {self.done}/{self.total} files")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def _cache_path(root: Path, settings) -> Path:
+    digest = hashlib.sha256(f"{__version__}|{settings!r}|{os.environ.get('FERROLENS_EXTRA_RULES', '')}".encode()).hexdigest()[:16]
+    return root / ".ferrolens_cache" / f"check-{digest}.json"
+
+
+def _check(args) -> int:
+    from ferrolens.files import walk
+    from ferrolens.output import FileReport
+
+    if args.unsafe_fixes and not (args.fix or args.diff):
+        print("ferrolens: --unsafe-fixes goes with --fix or --diff", file=sys.stderr)
+        return EXIT_ERROR
+    paths = args.paths or [Path(".")]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        for p in missing:
+            print(f"ferrolens: {p}: no such file or folder", file=sys.stderr)
+        return EXIT_ERROR
+    settings, root, warnings = _settings(args)
+    for w in warnings:
+        print(f"ferrolens: warning: {w}", file=sys.stderr)
+    cwd = Path.cwd()
+    files = list(walk(paths))
+
+    def display(p: Path) -> str:
+        try:
+            return p.resolve().relative_to(cwd).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+    writing = args.fix or args.diff
+    use_cache = not (args.no_cache or writing)
+    cache_file = _cache_path(root, settings)
+    cache: dict = {}
+    if use_cache and cache_file.is_file():
+        try:
+            cache = json.loads(cache_file.read_text())
+        except (OSError, ValueError):
+            cache = {}
+    reports: list[FileReport | None] = [None] * len(files)
+    todo = []
+    for i, p in enumerate(files):
+        name = display(p)
+        if use_cache:
+            try:
+                st = p.stat()
+                key = f"{st.st_mtime_ns}:{st.st_size}"
+            except OSError:
+                key = None
+            hit = cache.get(name)
+            if key and hit and hit.get("key") == key:
+                reports[i] = FileReport(name, hit["findings"], hit.get("problem"))
+                continue
+        todo.append((i, (p, name, settings, args.fix, args.unsafe_fixes, args.diff)))
+
+    progress = _Progress(len(files), sys.stderr.isatty() and not args.no_progress)
+    progress.step(len(files) - len(todo))
+    jobs = args.jobs or os.cpu_count() or 1
+    if jobs > 1 and len(todo) >= 32:
+        size = max(4, len(todo) // (jobs * 8))
+        batches = [todo[k : k + size] for k in range(0, len(todo), size)]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for batch, results in zip(batches, pool.map(_process_batch, [[it for _, it in b] for b in batches])):
+                for (i, _), rep in zip(batch, results):
+                    reports[i] = rep
+                progress.step(len(batch))
+    else:
+        for i, item in todo:
+            reports[i] = process_file(*item)
+            progress.step()
+    progress.close()
+    done = [r for r in reports if r is not None]
+
+    if use_cache:
+        new_cache = {}
+        for p, rep in zip(files, done):
+            if getattr(rep, "io_error", False):
+                continue
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            new_cache[rep.path] = {"key": f"{st.st_mtime_ns}:{st.st_size}", "findings": rep.findings, "problem": rep.problem}
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            (cache_file.parent / ".gitignore").write_text("*\n")
+            tmp = cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(new_cache))
+            os.replace(tmp, cache_file)
+        except OSError:
+            pass  # a read-only tree just runs without a cache
+
+    io_error = False
+    for rep in done:
+        if rep.problem:
+            io_error = io_error or getattr(rep, "io_error", False)
+            print(f"{rep.path}: {rep.problem}", file=sys.stderr)
+    if args.diff:
+        sys.stdout.write("".join(r.diff for r in done))
+    if args.output_format == "json":
+        sys.stdout.write(json.dumps([f for r in done for f in r.findings], indent=2) + "\n")
+    elif args.output_format == "sarif":
+        from ferrolens.output import sarif
+
+        sys.stdout.write(sarif.render(done))
+    elif not args.diff:
+        from ferrolens.output import text
+
+        sys.stdout.write(text.render(done, args.fix, args.unsafe_fixes))
+    if io_error:
+        return EXIT_ERROR
+    remaining = any(r.findings for r in done) or (args.diff and any(r.diff for r in done))
+    return EXIT_FINDINGS if remaining else EXIT_CLEAN

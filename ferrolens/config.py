@@ -1,0 +1,160 @@
+"""Settings: one attrs tree, every field defaulted, structured with cattrs from any source.
+
+Sources, later ones winning: `[workspace.metadata.ferrolens]` / `[package.metadata.ferrolens]` in
+Cargo.toml, `ferrolens.toml`, then (in the editor) LSP `initializationOptions` and
+`workspace/didChangeConfiguration`, or (in batch) the command line. Keys may be camelCase (LSP) or
+snake_case (TOML). Unknown keys and bad values produce one clear warning each and fall back to the
+default; they never stop the tool.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from ferrolens.analyzers.engine import RuleSelection
+from ferrolens.analyzers.model import Severity
+from ferrolens.analyzers.registry import all_rules, groups
+
+
+@attrs.define
+class Settings:
+    select: list[str] = attrs.field(factory=list)  # rule or group names; empty = the default set; "all"
+    ignore: list[str] = attrs.field(factory=list)
+    severity: dict[str, str] = attrs.field(factory=dict)  # rule -> error|warning|info|hint|off
+    hide_clippy_mirrored: bool = False  # hide rules that a Clippy lint already reports
+    max_file_size: int = 2_000_000  # bytes; larger files are skipped with a message
+    debounce_ms: int = -1  # -1: adaptive (the last analysis time, at most 50 ms)
+
+
+_converter = cattrs.Converter()
+_FIELDS = {f.name: f for f in attrs.fields(Settings)}
+_TYPES = {f.name: f.type for f in attrs.fields(attrs.resolve_types(Settings))}
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower().replace("-", "_")
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def merge(base: Settings, raw: Any, source: str) -> tuple[Settings, list[str]]:
+    """Overlay the keys present in `raw` onto `base`. Returns the new settings and warnings."""
+    warnings: list[str] = []
+    if raw is None:
+        return base, warnings
+    if not isinstance(raw, dict):
+        return base, [f"{source}: settings must be a table/object, got {type(raw).__name__}"]
+    values = attrs.asdict(base)
+    for key, value in raw.items():
+        name = _snake(str(key))
+        field = _FIELDS.get(name)
+        if field is None:
+            warnings.append(f"{source}: unknown setting {key!r} (known: {', '.join(camel(n) for n in _FIELDS)})")
+            continue
+        try:
+            values[name] = _converter.structure(value, _TYPES[name])
+        except Exception as exc:  # cattrs raises several kinds; any of them means "bad value"
+            warnings.append(f"{source}: bad value for {key!r}: {value!r} ({exc.__class__.__name__})")
+    settings = Settings(**values)
+    warnings.extend(_validate(settings, source))
+    return settings, warnings
+
+
+def _validate(s: Settings, source: str) -> list[str]:
+    known = set(all_rules()) | groups() | {"all"}
+    out = [f"{source}: unknown rule or group {n!r}" for n in [*s.select, *s.ignore] if n not in known]
+    for rule, level in s.severity.items():
+        if rule not in all_rules():
+            out.append(f"{source}: severity for unknown rule {rule!r}")
+        elif level != "off":
+            try:
+                Severity.parse(level)
+            except ValueError as exc:
+                out.append(f"{source}: {exc}")
+    return out
+
+
+def selection(s: Settings) -> RuleSelection:
+    rules = all_rules()
+    chosen = set()
+    if not s.select:
+        chosen = {n for n, r in rules.items() if r.default_enabled}
+    for name in s.select:
+        if name == "all":
+            chosen |= set(rules)
+        elif name in rules:
+            chosen.add(name)
+        else:
+            chosen |= {n for n, r in rules.items() if r.group == name}
+    for name in s.ignore:
+        chosen -= {n for n, r in rules.items() if n == name or r.group == name or name == "all"}
+    if s.hide_clippy_mirrored:
+        chosen -= {n for n, r in rules.items() if r.clippy}
+    severities = {}
+    for rule, level in s.severity.items():
+        if level == "off":
+            chosen.discard(rule)
+            continue
+        try:
+            severities[rule] = Severity.parse(level)
+        except ValueError:
+            pass
+    return RuleSelection(tuple(rules[n] for n in sorted(chosen)), severities)
+
+
+def load_files(root: Path) -> tuple[Settings, list[str]]:
+    """Settings from Cargo.toml metadata and ferrolens.toml in `root` (a folder)."""
+    settings, warnings = Settings(), []
+    cargo = root / "Cargo.toml"
+    if cargo.is_file():
+        try:
+            doc = tomllib.loads(cargo.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            warnings.append(f"{cargo}: not read ({exc}); using defaults")
+        else:
+            for table in ("workspace", "package"):
+                meta = doc.get(table, {}).get("metadata", {}) if isinstance(doc.get(table), dict) else {}
+                if isinstance(meta, dict) and "ferrolens" in meta:
+                    settings, w = merge(settings, meta["ferrolens"], f"{cargo} [{table}.metadata.ferrolens]")
+                    warnings += w
+    own = root / "ferrolens.toml"
+    if own.is_file():
+        try:
+            doc = tomllib.loads(own.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            warnings.append(f"{own}: not read ({exc}); using defaults")
+        else:
+            settings, w = merge(settings, doc, str(own))
+            warnings += w
+    return settings, warnings
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` with a ferrolens.toml or Cargo.toml (the outermost
+    Cargo.toml that declares a [workspace] wins over a member's)."""
+    start = start.resolve()
+    if start.is_file():
+        start = start.parent
+    found = None
+    for folder in [start, *start.parents]:
+        if (folder / "ferrolens.toml").is_file():
+            return folder
+        cargo = folder / "Cargo.toml"
+        if cargo.is_file():
+            if found is None:
+                found = folder
+            try:
+                if "workspace" in tomllib.loads(cargo.read_text(encoding="utf-8")):
+                    return folder
+            except Exception:
+                pass
+    return found or start

@@ -1,0 +1,55 @@
+"""Batch output formats: text, JSON and SARIF, all built from the same per-file reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ferrolens.analyzers.model import Finding
+from ferrolens.analyzers.registry import all_rules
+from ferrolens.analyzers.source import UTF32, SourceFile
+
+
+@dataclass
+class FileReport:
+    path: str
+    findings: list[dict] = field(default_factory=list)  # JSON-ready, see `finding_json`
+    problem: str | None = None  # why the file was skipped
+    fixed: int = 0
+    diff: str = ""
+    io_error: bool = False  # the file could not be read or written (exit code 2)
+
+
+def _pos(src: SourceFile, offset: int) -> dict:
+    line, col = src.position(offset, UTF32)
+    return {"line": line + 1, "column": col + 1}
+
+
+def finding_json(src: SourceFile, path: str, f: Finding) -> dict:
+    rule = all_rules().get(f.rule)
+    return {
+        "rule": f.rule,
+        "group": rule.group if rule else "",
+        "severity": f.severity.label,
+        "message": f.message,
+        "path": path,
+        "start": _pos(src, f.start),
+        "end": _pos(src, f.end),
+        "fix": None
+        if f.fix is None
+        else {
+            "applicability": f.fix.applicability.value,
+            "message": f.fix.message,
+            "edits": [
+                {"start": _pos(src, e.start), "end": _pos(src, e.end), "content": e.content} for e in f.fix.edits
+            ],
+        },
+        "related": [
+            {
+                "path": r.path or path,
+                "start": _pos(src, r.start) if r.path is None else {"line": r.start, "column": 1},
+                "end": _pos(src, r.end) if r.path is None else {"line": r.end, "column": 1},
+                "message": r.message,
+            }
+            for r in f.related
+        ],
+    }

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from ferrolens.output import FileReport
+
+
+def render(reports: list[FileReport], fix_mode: bool, unsafe: bool) -> str:
+    lines = []
+    total = fixable = unsafe_fixable = fixed = 0
+    for rep in reports:
+        fixed += rep.fixed
+        for f in rep.findings:
+            total += 1
+            mark = ""
+            if f["fix"] is not None:
+                if f["fix"]["applicability"] == "safe":
+                    fixable += 1
+                    mark = " [*]"
+                else:
+                    unsafe_fixable += 1
+                    mark = " [-]"
+            lines.append(
+                f"{f['path']}:{f['start']['line']}:{f['start']['column']}: {f['rule']} {f['message']}{mark}"
+            )
+    if fixed:
+        lines.append(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.")
+    if total:
+        parts = []
+        if fixable:
+            parts.append(f"{fixable} fixable with --fix ([*])")
+        if unsafe_fixable and not unsafe:
+            parts.append(f"{unsafe_fixable} more with --unsafe-fixes ([-])")
+        tail = f" ({', '.join(parts)})" if parts else ""
+        lines.append(f"Found {total} finding{'s' if total != 1 else ''}{tail}.")
+    elif not fixed:
+        lines.append("All checks passed.")
+    return "\n".join(lines) + "\n"
