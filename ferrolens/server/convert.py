@@ -1,0 +1,119 @@
+"""Findings -> LSP: positions in the negotiated encoding, diagnostics, edits and code actions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lsprotocol import types as lsp
+
+from ferrolens import __version__
+from ferrolens.analyzers.model import Edit, Finding, Fix, Severity
+from ferrolens.analyzers.registry import all_rules
+from ferrolens.analyzers.source import SourceFile
+
+SEVERITY = {
+    Severity.ERROR: lsp.DiagnosticSeverity.Error,
+    Severity.WARNING: lsp.DiagnosticSeverity.Warning,
+    Severity.INFO: lsp.DiagnosticSeverity.Information,
+    Severity.HINT: lsp.DiagnosticSeverity.Hint,
+}
+FIX_ALL_KIND = "source.fixAll.ferrolens"
+_DOC_URIS: dict[str, str] = {}
+
+
+def encoding_name(enc) -> str:
+    value = getattr(enc, "value", enc) or "utf-16"
+    return {"utf-8": "utf-8", "utf-16": "utf-16", "utf-32": "utf-32"}.get(str(value), "utf-16")
+
+
+def to_range(src: SourceFile, start: int, end: int, enc: str) -> lsp.Range:
+    sl, sc = src.position(start, enc)
+    el, ec = src.position(end, enc)
+    return lsp.Range(lsp.Position(sl, sc), lsp.Position(el, ec))
+
+
+def to_offset(src: SourceFile, pos: lsp.Position, enc: str) -> int:
+    return src.offset(pos.line, pos.character, enc)
+
+
+def docs_uri(rule_name: str) -> str | None:
+    """A file:// URI of the rule's docs as markdown, written once per version into the user cache."""
+    if rule_name in _DOC_URIS:
+        return _DOC_URIS[rule_name]
+    rule = all_rules().get(rule_name)
+    if rule is None:
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ferrolens" / "docs" / __version__
+    target = base / f"{rule_name}.md"
+    try:
+        if not target.is_file():
+            base.mkdir(parents=True, exist_ok=True)
+            target.write_text(rule.docs_markdown(), encoding="utf-8")
+        uri = target.as_uri()
+    except OSError:
+        uri = rule.source
+    _DOC_URIS[rule_name] = uri
+    return uri
+
+
+def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str) -> lsp.Diagnostic:
+    href = docs_uri(f.rule)
+    return lsp.Diagnostic(
+        range=to_range(src, f.start, f.end, enc),
+        message=f.message,
+        severity=SEVERITY[f.severity],
+        code=f.rule,
+        code_description=lsp.CodeDescription(href=href) if href else None,
+        source="ferrolens",
+        related_information=[
+            lsp.RelatedInformation(
+                location=lsp.Location(uri=uri if r.path is None else Path(r.path).as_uri(), range=to_range(src, r.start, r.end, enc)),
+                message=r.message,
+            )
+            for r in f.related
+            if r.path is None
+        ]
+        or None,
+        data={"rule": f.rule, "start": f.start, "end": f.end},
+    )
+
+
+def text_edits(src: SourceFile, edits: tuple[Edit, ...] | list[Edit], enc: str) -> list[lsp.TextEdit]:
+    return [lsp.TextEdit(range=to_range(src, e.start, e.end, enc), new_text=e.content) for e in edits]
+
+
+def workspace_edit(uri: str, version: int | None, edits: list[lsp.TextEdit], versioned: bool) -> lsp.WorkspaceEdit:
+    if versioned:
+        return lsp.WorkspaceEdit(
+            document_changes=[
+                lsp.TextDocumentEdit(
+                    text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version), edits=edits
+                )
+            ]
+        )
+    return lsp.WorkspaceEdit(changes={uri: edits})
+
+
+def fix_action(src, uri, version, f: Finding, fx: Fix, enc, versioned, preferred: bool) -> lsp.CodeAction:
+    return lsp.CodeAction(
+        title=f"{fx.message} ({f.rule})" + ("" if fx.is_safe else " [may change behaviour]"),
+        kind=lsp.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic(src, uri, f, enc)],
+        is_preferred=preferred,
+        edit=workspace_edit(uri, version, text_edits(src, fx.edits, enc), versioned),
+    )
+
+
+def suppress_action(src: SourceFile, uri, version, f: Finding, enc, versioned) -> lsp.CodeAction:
+    line, _ = src.position(f.start)
+    line_start = src.offset(line, 0)
+    text = src.line_text(line)
+    indent = text[: len(text) - len(text.lstrip())]
+    edit = Edit(line_start, line_start, f"{indent}// ferrolens: allow({f.rule})\n")
+    return lsp.CodeAction(
+        title=f"Suppress {f.rule} on this line",
+        kind=lsp.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic(src, uri, f, enc)],
+        edit=workspace_edit(uri, version, text_edits(src, [edit], enc), versioned),
+    )

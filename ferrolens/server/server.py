@@ -1,0 +1,341 @@
+"""The language server: LSP plumbing only; every finding comes from ferrolens.analyzers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
+
+from ferrolens import __version__, config
+from ferrolens.analyzers.engine import Engine
+from ferrolens.analyzers.fix import non_overlapping
+from ferrolens.analyzers.registry import all_rules
+from ferrolens.server import convert
+from ferrolens.server.documents import Document, apply_changes, open_document
+
+log = logging.getLogger("ferrolens")
+
+
+class FerrolensProtocol(LanguageServerProtocol):
+    """Prefers utf-8 positions when the client offers them, and keeps documents out of pygls's
+    workspace: on every didChange pygls would otherwise re-split and rebuild the whole text."""
+
+    @lsp_method(lsp.INITIALIZE)
+    def lsp_initialize(self, params: lsp.InitializeParams):
+        general = params.capabilities.general
+        if general is not None and general.position_encodings:
+            offered = list(general.position_encodings)
+            if lsp.PositionEncodingKind.Utf8 in offered:
+                general.position_encodings = [lsp.PositionEncodingKind.Utf8] + [
+                    e for e in offered if e != lsp.PositionEncodingKind.Utf8
+                ]
+        return (yield from super().lsp_initialize(params))
+
+    def _user(self, method: str, params):
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):
+        yield from self._user(lsp.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams):
+        yield from self._user(lsp.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):
+        yield from self._user(lsp.TEXT_DOCUMENT_DID_CLOSE, params)
+
+
+class FerrolensServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("ferrolens", __version__, protocol_cls=FerrolensProtocol, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.documents: dict[str, Document] = {}
+        self.file_settings = config.Settings()
+        self.client_settings: Any = None
+        self.settings = config.Settings()
+        self.generation = 0
+        self.engine = Engine(config.selection(self.settings), on_error=self._rule_failed)
+        self.pull = False
+        self.refresh_support = False
+        self.versioned_edits = False
+        self.config_pull = False
+        self.last_analysis = 0.0
+        self._reported: set[tuple[str, str]] = set()
+
+    # -- settings ----------------------------------------------------------------------------------
+    @property
+    def enc(self) -> str:
+        return convert.encoding_name(self.workspace.position_encoding)
+
+    def apply_settings(self, client: Any = None) -> None:
+        if client is not None:
+            self.client_settings = client
+        raw = self.client_settings
+        if isinstance(raw, dict) and isinstance(raw.get("ferrolens"), dict):
+            raw = raw["ferrolens"]
+        settings, warnings = config.merge(self.file_settings, raw, "editor settings")
+        for w in warnings:
+            self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"ferrolens: {w}"))
+        self.settings = settings
+        self.engine = Engine(config.selection(settings), on_error=self._rule_failed)
+        self.generation += 1
+
+    def load_file_settings(self, root: Path | None) -> None:
+        if root is None:
+            return
+        settings, warnings = config.load_files(config.find_root(root))
+        self.file_settings = settings
+        for w in warnings:
+            self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"ferrolens: {w}"))
+
+    def _rule_failed(self, rule, exc: BaseException) -> None:
+        key = (rule.name, repr(exc))
+        log.exception("rule %s failed", rule.name, exc_info=exc)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        self.window_log_message(
+            lsp.LogMessageParams(
+                type=lsp.MessageType.Error,
+                message=f"ferrolens: rule {rule.name} failed with {exc!r}; its findings are left out, the other rules still run",
+            )
+        )
+
+    # -- analysis ----------------------------------------------------------------------------------
+    def analyze(self, doc: Document) -> None:
+        """Bring the findings of `doc` up to date with its text and the settings."""
+        state = (doc.version, self.generation)
+        if doc.analyzed == state:
+            return
+        started = time.perf_counter()
+        if doc.src is None:
+            doc.findings = []
+        else:
+            try:
+                doc.findings = self.engine.analyze(doc.src, doc.cache)
+            except Exception:  # the engine itself failed: log it, keep serving
+                log.exception("analysis of %s failed", doc.uri)
+                self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=f"ferrolens: analysis of {doc.uri} failed; see the server log"))
+                doc.findings = []
+        doc.analyzed = state
+        self.last_analysis = time.perf_counter() - started
+
+    def diagnostics(self, doc: Document) -> list[lsp.Diagnostic]:
+        self.analyze(doc)
+        if doc.src is None:
+            if doc.problem is None:
+                return []
+            return [lsp.Diagnostic(range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)), message=doc.problem, severity=lsp.DiagnosticSeverity.Information, source="ferrolens")]
+        return [convert.diagnostic(doc.src, doc.uri, f, self.enc) for f in doc.findings]
+
+    def publish(self, doc: Document) -> None:
+        if self.pull:
+            return
+        diags = self.diagnostics(doc)
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version))
+
+    def schedule(self, doc: Document) -> None:
+        """Analyse soon; a burst of changes is coalesced into one analysis of the latest version."""
+        if self.pull:
+            return  # the client pulls; analysis happens on its request
+        if doc.task is not None and not doc.task.done():
+            return
+        doc.task = asyncio.ensure_future(self._later(doc))
+
+    async def _later(self, doc: Document) -> None:
+        delay = self.settings.debounce_ms / 1000 if self.settings.debounce_ms >= 0 else min(self.last_analysis, 0.05)
+        await asyncio.sleep(delay)
+        if self.documents.get(doc.uri) is not doc:
+            return
+        try:
+            self.publish(doc)
+        except Exception:
+            log.exception("publishing diagnostics for %s failed", doc.uri)
+
+    def refresh_all(self) -> None:
+        if self.pull:
+            if self.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for doc in self.documents.values():
+            self.publish(doc)
+
+
+server = FerrolensServer()
+
+
+def _capability(obj, *path, default=None):
+    for name in path:
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return default
+    return obj
+
+
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: FerrolensServer, params: lsp.InitializeParams) -> None:
+    caps = params.capabilities
+    ls.pull = _capability(caps, "text_document", "diagnostic") is not None
+    ls.refresh_support = bool(_capability(caps, "workspace", "diagnostics", "refresh_support", default=False))
+    ls.versioned_edits = bool(_capability(caps, "workspace", "workspace_edit", "document_changes", default=False))
+    ls.config_pull = bool(_capability(caps, "workspace", "configuration", default=False))
+    root = None
+    if params.workspace_folders:
+        root = to_fs_path(params.workspace_folders[0].uri)
+    elif params.root_uri:
+        root = to_fs_path(params.root_uri)
+    elif params.root_path:
+        root = params.root_path
+    try:
+        ls.load_file_settings(Path(root) if root else None)
+    except Exception:
+        log.exception("reading the project settings failed")
+    ls.apply_settings(params.initialization_options)
+
+
+@server.feature(lsp.INITIALIZED)
+async def initialized(ls: FerrolensServer, params: lsp.InitializedParams) -> None:
+    if ls.config_pull:
+        await _pull_configuration(ls)
+
+
+async def _pull_configuration(ls: FerrolensServer) -> None:
+    try:
+        result = await ls.workspace_configuration_async(lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="ferrolens")]))
+    except Exception:
+        log.info("the client did not answer workspace/configuration")
+        return
+    if result and isinstance(result[0], dict) and result[0]:
+        ls.apply_settings(result[0])
+        ls.refresh_all()
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: FerrolensServer, params: lsp.DidChangeConfigurationParams) -> None:
+    settings = params.settings
+    if isinstance(settings, dict) and settings:
+        ls.apply_settings(settings)
+        ls.refresh_all()
+    elif ls.config_pull:
+        await _pull_configuration(ls)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: FerrolensServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    td = params.text_document
+    doc = open_document(td.uri, td.version, td.text, ls.settings.max_file_size)
+    ls.documents[td.uri] = doc
+    ls.schedule(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: FerrolensServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    td = params.text_document
+    doc = ls.documents.get(td.uri)
+    if doc is None:
+        ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Warning, message=f"ferrolens: didChange for {td.uri}, which is not open; ignored"))
+        return
+    if td.version is not None and td.version < doc.version:
+        log.warning("version of %s went backwards (%s -> %s)", td.uri, doc.version, td.version)
+    apply_changes(doc, params.content_changes, ls.enc, ls.settings.max_file_size)
+    doc.version = td.version
+    ls.schedule(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: FerrolensServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    doc = ls.documents.pop(params.text_document.uri, None)
+    if doc is not None and doc.task is not None:
+        doc.task.cancel()
+    if not ls.pull:
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC, lsp.DiagnosticOptions(identifier="ferrolens", inter_file_dependencies=False, workspace_diagnostics=False))
+def pull_diagnostics(ls: FerrolensServer, params: lsp.DocumentDiagnosticParams):
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return lsp.RelatedFullDocumentDiagnosticReport(items=[])
+    result_id = f"{ls.generation}:{doc.version}"
+    if params.previous_result_id == result_id and doc.analyzed == (doc.version, ls.generation):
+        return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+    return lsp.RelatedFullDocumentDiagnosticReport(items=ls.diagnostics(doc), result_id=result_id)
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION,
+    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, convert.FIX_ALL_KIND], resolve_provider=False),
+)
+def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None or doc.src is None:
+        return []
+    ls.analyze(doc)
+    src, enc = doc.src, ls.enc
+    start = convert.to_offset(src, params.range.start, enc)
+    end = convert.to_offset(src, params.range.end, enc)
+    only = params.context.only
+    want_quickfix = not only or any(str(k).startswith("quickfix") for k in only)
+    want_fix_all = not only or any(convert.FIX_ALL_KIND.startswith(str(k)) for k in only)
+    actions: list[lsp.CodeAction] = []
+    if want_quickfix:
+        for f in doc.findings:
+            if f.start > end or f.end < start:
+                continue
+            if f.fix is not None:
+                actions.append(convert.fix_action(src, doc.uri, doc.version, f, f.fix, enc, ls.versioned_edits, f.fix.is_safe))
+            for alt in f.alternatives:
+                actions.append(convert.fix_action(src, doc.uri, doc.version, f, alt, enc, ls.versioned_edits, False))
+            actions.append(convert.suppress_action(src, doc.uri, doc.version, f, enc, ls.versioned_edits))
+    if want_fix_all:
+        fixes = non_overlapping(f.fix for f in doc.findings if f.fix is not None and f.fix.is_safe)
+        if fixes:
+            edits = convert.text_edits(src, [e for fx in fixes for e in fx.edits], enc)
+            actions.append(
+                lsp.CodeAction(
+                    title="ferrolens: fix all safely fixable problems",
+                    kind=convert.FIX_ALL_KIND,
+                    edit=convert.workspace_edit(doc.uri, doc.version, edits, ls.versioned_edits),
+                )
+            )
+    return actions
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+def hover(ls: FerrolensServer, params: lsp.HoverParams):
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None or doc.src is None:
+        return None
+    ls.analyze(doc)
+    at = convert.to_offset(doc.src, params.position, ls.enc)
+    hits = [f for f in doc.findings if f.start <= at <= f.end]
+    if not hits:
+        return None
+    parts = []
+    for name in dict.fromkeys(f.rule for f in hits):
+        rule = all_rules().get(name)
+        if rule is not None:
+            parts.append(rule.docs_markdown())
+    f = hits[0]
+    return lsp.Hover(
+        contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)),
+        range=convert.to_range(doc.src, f.start, f.end, ls.enc),
+    )
+
+
+def run(log_file: Path | None = None) -> int:
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    logging.basicConfig(level=logging.INFO if log_file else logging.WARNING, handlers=[handler], format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    server.start_io()
+    return 0
