@@ -100,11 +100,14 @@ class Engine:
             cache.selection = self.selection.fingerprint()
         data = src.data
         root = src.root
+        if root.is_error or root.is_missing:
+            return []  # the file does not parse at the top level: every item sits inside the error
         items = []
         new_summaries: dict[tuple, FileSummary] = {}
         summary = FileSummary()
         for item, header in iter_items(root, data):
-            key = (header, item.type, data[item.start_byte : item.end_byte])
+            # what an item yields depends on its bytes, its container headers and where it sits
+            key = (header, item.parent.type if item.parent else "", item.type, data[item.start_byte : item.end_byte])
             items.append((item, key))
             s = cache.summaries.get(key)
             if s is None:

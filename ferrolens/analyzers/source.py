@@ -166,7 +166,11 @@ class SourceFile:
         line, start = self.index.line_of(self.data, offset)
         if encoding == UTF8:
             return line, offset - start
-        prefix = self.data[start:offset].decode("utf-8", "ignore")
+        raw = self.data[start:offset]
+        try:
+            prefix = raw.decode("utf-8", "surrogatepass")  # lone surrogates can arrive through JSON
+        except UnicodeDecodeError:
+            prefix = raw.decode("utf-8", "ignore")  # an offset inside a character
         return line, _units(prefix, encoding)
 
     def offset(self, line: int, column: int, encoding: str = UTF8) -> int:

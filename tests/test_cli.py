@@ -1,0 +1,206 @@
+"""`ferrolens check` and friends, run as a user runs them (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, compile_and_run, needs_rustc
+
+DEMO = ROOT / "examples" / "demo"
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ferrolens", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    target = tmp_path / "demo"
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("target"))
+    return target
+
+
+def test_text_output_and_exit_code(demo: Path):
+    proc = run("check", "--no-cache", cwd=demo)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.strip().split("\n")
+    assert any(l.startswith("src/main.rs:") and " eager_fallback " in l for l in lines)
+    assert any(l.startswith("src/report.rs:4:9: alloc_in_loop ") for l in lines)
+    assert lines[-1].startswith("Found 5 findings")
+
+
+def test_json_shape(demo: Path):
+    proc = run("check", "--no-cache", "--output-format", "json", ".", cwd=demo)
+    data = json.loads(proc.stdout)
+    assert len(data) == 5
+    keys = {"rule", "group", "severity", "message", "path", "start", "end", "fix", "related"}
+    for f in data:
+        assert set(f) == keys
+        assert set(f["start"]) == {"line", "column"} and f["start"]["line"] >= 1 and f["start"]["column"] >= 1
+        assert f["severity"] in {"error", "warning", "info", "hint"}
+        if f["fix"] is not None:
+            assert set(f["fix"]) == {"applicability", "message", "edits"}
+            assert f["fix"]["applicability"] in {"safe", "unsafe"}
+            for e in f["fix"]["edits"]:
+                assert set(e) == {"start", "end", "content"}
+
+
+def test_columns_count_unicode_characters(tmp_path: Path):
+    src = tmp_path / "u.rs"
+    src.write_text('fn f(o: Option<String>) -> String { let _e = "😀中"; o.unwrap_or(format!("x")) }\n')
+    data = json.loads(run("check", "--no-cache", "--output-format", "json", str(src)).stdout)
+    line = src.read_text().split("\n")[0]
+    assert data[0]["start"] == {"line": 1, "column": line.index("unwrap_or") + 1}
+
+
+def test_sarif(demo: Path):
+    proc = run("check", "--no-cache", "--output-format", "sarif", cwd=demo)
+    doc = json.loads(proc.stdout)
+    assert doc["version"] == "2.1.0"
+    run_ = doc["runs"][0]
+    assert run_["tool"]["driver"]["name"] == "ferrolens"
+    assert {r["id"] for r in run_["tool"]["driver"]["rules"]} >= {"eager_fallback", "alloc_in_loop"}
+    assert len(run_["results"]) == 5
+    assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in run_["results"])
+
+
+def test_select_and_ignore(demo: Path):
+    only = json.loads(run("check", "--no-cache", "--output-format", "json", "--select", "alloc_in_loop", cwd=demo).stdout)
+    assert {f["rule"] for f in only} == {"alloc_in_loop"}
+    none = run("check", "--no-cache", "--ignore", "perf", cwd=demo)
+    assert none.returncode == 0 and "All checks passed." in none.stdout
+
+
+def test_diff_does_not_write(demo: Path):
+    before = (demo / "src" / "main.rs").read_text()
+    proc = run("check", "--no-cache", "--diff", cwd=demo)
+    assert proc.returncode == 1
+    assert "+            let price = prices.get(name).copied().unwrap_or_else(|| lookup_price(name));" in proc.stdout
+    assert (demo / "src" / "main.rs").read_text() == before
+
+
+@needs_rustc
+def test_fix_applies_safe_fixes_and_keeps_behaviour(demo: Path, tmp_path: Path):
+    main = demo / "src" / "main.rs"
+    os.chmod(main, 0o640)
+    before_output = _cargo_run(demo)
+    proc = run("check", "--no-cache", "--fix", cwd=demo)
+    assert proc.returncode == 1, "the unsafe fix is left, so findings remain"
+    assert "Fixed 4 findings." in proc.stdout
+    remaining = json.loads(run("check", "--no-cache", "--output-format", "json", cwd=demo).stdout)
+    assert [(f["rule"], f["fix"]["applicability"]) for f in remaining] == [("alloc_in_loop", "unsafe")]
+    assert stat.S_IMODE(os.stat(main).st_mode) == 0o640, "permissions are kept"
+    assert not list(demo.rglob("*.ferrolens")), "no temporary files left behind"
+    assert _cargo_run(demo) == before_output
+    proc = run("check", "--no-cache", "--fix", "--unsafe-fixes", cwd=demo)
+    assert proc.returncode == 0, proc.stdout
+    assert _cargo_run(demo) == before_output
+
+
+def _cargo_run(crate: Path) -> str:
+    proc = subprocess.run(["cargo", "run", "-q", "--offline"], cwd=crate, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_fix_keeps_crlf_line_endings(tmp_path: Path):
+    src = tmp_path / "crlf.rs"
+    src.write_bytes(
+        b"fn f(rows: &[&str]) -> usize {\r\n    let mut n = 0;\r\n    for r in rows {\r\n        let mut s = String::new();\r\n"
+        b"        s.push_str(r);\r\n        n += s.len();\r\n    }\r\n    n\r\n}\r\n"
+    )
+    run("check", "--no-cache", "--fix", str(src))
+    data = src.read_bytes()
+    assert b"let mut s = String::new();\r\n    for r in rows" in data
+    assert data.count(b"\n") == data.count(b"\r\n")
+
+
+def test_bad_files_are_skipped_with_a_message(tmp_path: Path):
+    (tmp_path / "bad.rs").write_bytes(b"fn main() { let s = \"\xff\xfe\"; }\n")
+    (tmp_path / "bin.rs").write_bytes(b"\x00\x01\x02")
+    (tmp_path / "empty.rs").write_bytes(b"")
+    (tmp_path / "bom.rs").write_bytes(b"\xef\xbb\xbffn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n")
+    (tmp_path / "huge.rs").write_text("// x\n" * 100)
+    (tmp_path / "ferrolens.toml").write_text("max_file_size = 200\n")
+    proc = run("check", "--no-cache", "--output-format", "json", str(tmp_path), cwd=tmp_path)
+    assert "bad.rs: skipped: not valid UTF-8 (byte 21" in proc.stderr
+    assert "bin.rs: skipped: binary file" in proc.stderr
+    assert "huge.rs: skipped:" in proc.stderr and "size limit" in proc.stderr
+    findings = json.loads(proc.stdout)
+    assert [(f["path"], f["start"]["line"]) for f in findings] == [("bom.rs", 1)]
+    assert proc.returncode == 1
+
+
+def test_bom_survives_fix(tmp_path: Path):
+    src = tmp_path / "bom.rs"
+    src.write_bytes(b"\xef\xbb\xbffn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n")
+    run("check", "--no-cache", "--fix", str(src))
+    assert src.read_bytes().startswith(b"\xef\xbb\xbffn f(o: Option<String>) -> String { o.unwrap_or_else(")
+
+
+def test_broken_config_and_unknown_keys_warn_but_run(tmp_path: Path):
+    (tmp_path / "Cargo.toml").write_text("[package\nname = 1")
+    (tmp_path / "a.rs").write_text("fn main() {}\n")
+    proc = run("check", "--no-cache", str(tmp_path / "a.rs"), cwd=tmp_path)
+    assert proc.returncode == 0 and "Cargo.toml: not read" in proc.stderr
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "x"\n[package.metadata.ferrolens]\nselekt = ["perf"]\n')
+    proc = run("check", "--no-cache", str(tmp_path / "a.rs"), cwd=tmp_path)
+    assert proc.returncode == 0 and "unknown setting 'selekt'" in proc.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path):
+    assert run("check", str(tmp_path / "missing")).returncode == 2
+    assert run("check", "--output-format", "xml").returncode == 2
+    assert run("rule", "no_such_rule").returncode == 2
+
+
+def test_walk_skips_target_hidden_and_gitignored(tmp_path: Path):
+    body = "fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    for rel in ["src/a.rs", "target/debug/b.rs", ".hidden/c.rs", "gen/d.rs", "keep/e.rs"]:
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(body)
+    (tmp_path / ".gitignore").write_text("gen/\n")
+    data = json.loads(run("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert sorted(f["path"] for f in data) == ["keep/e.rs", "src/a.rs"]
+
+
+def test_cache_makes_rerun_identical(demo: Path):
+    first = run("check", "--output-format", "json", cwd=demo)
+    assert (demo / ".ferrolens_cache").is_dir()
+    second = run("check", "--output-format", "json", cwd=demo)
+    assert first.stdout == second.stdout
+    (demo / "src" / "report.rs").write_text("pub fn summary(_: &[u32]) -> String { String::new() }\n")
+    third = json.loads(run("check", "--output-format", "json", cwd=demo).stdout)
+    assert {f["path"] for f in third} == {"src/main.rs"}
+
+
+def test_rules_and_rule_docs():
+    listing = run("rules").stdout
+    assert "eager_fallback" in listing and "alloc_in_loop" in listing and "or_fun_call" in listing
+    docs = run("rule", "alloc_in_loop").stdout
+    for heading in ("## What it does", "## Why it matters", "## Example", "## Use instead"):
+        assert heading in docs
+
+
+def test_many_files_use_the_process_pool(tmp_path: Path):
+    body = "fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    for i in range(40):
+        (tmp_path / f"f{i}.rs").write_text(body)
+    data = json.loads(run("check", "--no-cache", "--jobs", "2", "--output-format", "json", str(tmp_path)).stdout)
+    assert len(data) == 40

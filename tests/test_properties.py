@@ -1,0 +1,142 @@
+"""Property tests: random edit sequences on real files through the document store and the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES, ROOT
+from ferrolens.analyzers.engine import Engine, ItemCache, RuleSelection, error_ranges
+from ferrolens.analyzers.fix import apply_edits, non_overlapping
+from ferrolens.analyzers.registry import all_rules
+from ferrolens.analyzers.source import UTF8, UTF16, UTF32, SourceFile, parse
+
+SEEDS = sorted(p.read_bytes() for p in [*FIXTURES.glob("*/*.rs"), *(ROOT / "examples").rglob("*.rs")])
+ENGINE = Engine(RuleSelection(tuple(all_rules().values())))
+SNIPPETS = [
+    "", "x", "\n", "{", "}", "(", ")", ";", "/*", "*/", '"', "😀", "中文", "é", "\r\n", "\t",
+    "let mut v = Vec::new();", "v.push(1);", ".unwrap_or(format!(\"{}\", 1))", "for i in 0..3 {", "fn g() {}",
+    "// ferrolens: allow(all)\n", "impl S {", "loop {", "\ud800",
+]
+
+edit_strategy = st.tuples(st.floats(0, 1), st.floats(0, 0.05), st.sampled_from(SNIPPETS) | st.text(max_size=6))
+
+
+def _char_boundary(data: bytes, at: int) -> int:
+    while 0 < at < len(data) and (data[at] & 0xC0) == 0x80:
+        at -= 1
+    return at
+
+
+def _naive_position(data: bytes, offset: int, enc: str) -> tuple[int, int]:
+    before = data[:offset]
+    line = before.count(b"\n")
+    col = before[before.rfind(b"\n") + 1 :].decode("utf-8", "surrogatepass")
+    if enc == UTF8:
+        return line, len(col.encode("utf-8", "surrogatepass"))
+    if enc == UTF16:
+        return line, sum(2 if ord(c) > 0xFFFF else 1 for c in col)
+    return line, len(col)
+
+
+@settings(max_examples=int(__import__("os").environ.get("FERROLENS_FUZZ_EXAMPLES", "100")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(seed=st.sampled_from(SEEDS), edits=st.lists(edit_strategy, min_size=1, max_size=12))
+def test_incremental_store_matches_fresh_state(seed: bytes, edits):
+    src = SourceFile(seed)
+    cache = ItemCache()
+    ENGINE.analyze(src, cache)
+    for where, span, text in edits:
+        data = src.data
+        start = _char_boundary(data, int(where * len(data)))
+        end = _char_boundary(data, min(len(data), start + int(span * len(data))))
+        src.apply_edit(start, end, text.encode("utf-8", "surrogatepass"))
+        # the incremental tree is the tree a fresh parse gives; on broken input tree-sitter's error
+        # recovery may differ between the two, but then both must be broken
+        fresh = parse(src.data).root_node
+        if fresh.has_error:
+            assert src.root.has_error
+        else:
+            assert str(src.root) == str(fresh)
+        # the chunked line index agrees with counting by hand, in every encoding
+        for probe in {0, len(src.data), start, _char_boundary(src.data, len(src.data) // 2)}:
+            for enc in (UTF8, UTF16, UTF32):
+                line, col = src.position(probe, enc)
+                assert (line, col) == _naive_position(src.data, probe, enc)
+                assert src.offset(line, col, enc) == probe
+        # cached, incremental analysis gives what a cold analysis gives
+        warm = ENGINE.analyze(src, cache)
+        cold = ENGINE.analyze(SourceFile(src.data, tree=src.tree))
+        assert warm == cold
+        _check_findings(src, warm)
+
+
+def _check_findings(src: SourceFile, findings) -> None:
+    data = src.data
+    bad = error_ranges(src.root) if src.root.has_error else []
+    for f in findings:
+        assert 0 <= f.start <= f.end <= len(data)
+        spans = [(f.start, f.end)] + [(e.start, e.end) for fx in f.all_fixes() for e in fx.edits]
+        for s, e in spans:
+            assert 0 <= s <= e <= len(data)
+            assert not any(s <= be and bs <= e for bs, be in bad), "a finding or fix touches broken syntax"
+    fixes = non_overlapping(f.fix for f in findings if f.fix)
+    if fixes:
+        fixed = apply_edits(data, [e for fx in fixes for e in fx.edits])
+        assert len(error_ranges(parse(fixed).root_node)) <= len(bad), "a fix introduced a parse error"
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.sampled_from(SEEDS))
+def test_allow_comments_silence_every_finding(seed: bytes):
+    src = SourceFile(seed)
+    findings = ENGINE.analyze(src)
+    lines = seed.split(b"\n")
+    for line in sorted({src.position(f.start)[0] for f in findings}, reverse=True):
+        lines.insert(line, b"// ferrolens: allow(" + ", ".join(sorted({f.rule for f in findings})).encode() + b")")
+    assert ENGINE.analyze(SourceFile(b"\n".join(lines))) == []
+
+
+def test_clippy_allow_attribute_silences_mirrored_rule():
+    code = b"#[allow(clippy::or_fun_call)]\nfn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    assert ENGINE.analyze(SourceFile(code)) == []
+    inner = b"#![allow(clippy::or_fun_call)]\nfn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    assert ENGINE.analyze(SourceFile(inner)) == []
+    on_impl = b"struct S;\n#[allow(clippy::or_fun_call)]\nimpl S { fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) } }\n"
+    assert ENGINE.analyze(SourceFile(on_impl)) == []
+    other = b"#[allow(clippy::needless_range_loop)]\nfn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    assert [f.rule for f in ENGINE.analyze(SourceFile(other))] == ["eager_fallback"]
+
+
+def test_a_raising_rule_is_isolated():
+    from ferrolens.analyzers.registry import Rule
+
+    def boom(ctx, item):
+        raise ValueError("boom")
+
+    broken = Rule(name="boom", group="test", summary="", docs="", check=boom)
+    seen = []
+    engine = Engine(RuleSelection((broken, all_rules()["eager_fallback"])), on_error=lambda r, e: seen.append(r.name))
+    findings = engine.analyze(SourceFile(b"fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"))
+    assert [f.rule for f in findings] == ["eager_fallback"] and seen == ["boom"]
+
+
+def test_edits_only_reanalyse_the_touched_item():
+    calls = []
+    from ferrolens.analyzers.registry import Rule
+
+    def counting(ctx, item):
+        calls.append(ctx.text(item.child_by_field_name("name")))
+        return ()
+
+    engine = Engine(RuleSelection((Rule(name="count", group="test", summary="", docs="", check=counting),)))
+    src = SourceFile(b"fn a() {}\nfn b() {}\nimpl S {\n    fn c() {}\n    fn d() {}\n}\n")
+    cache = ItemCache()
+    engine.analyze(src, cache)
+    assert calls == ["a", "b", "c", "d"]
+    calls.clear()
+    at = src.data.index(b"fn d() {}") + len(b"fn d() {")
+    src.apply_edit(at, at, b" 1; ")
+    engine.analyze(src, cache)
+    assert calls == ["d"]
