@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
     c.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
 
-    sub.add_parser("rules", help="list every rule")
+    rl = sub.add_parser("rules", help="list every rule")
+    rl.add_argument("--format", choices=("text", "markdown"), default="text")
     r = sub.add_parser("rule", help="print one rule's docs")
     r.add_argument("name")
     s = sub.add_parser("serve", help="run the language server on stdio")
@@ -51,14 +52,28 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(log_file=args.log_file)
     if args.command == "rules":
-        return _rules()
+        return _rules(args.format)
     if args.command == "rule":
         return _rule(args.name)
     return _check(args)
 
 
-def _rules() -> int:
+def rules_markdown() -> str:
     from ferrolens.analyzers.registry import all_rules
+
+    out = ["| rule | group | default | fix | mirrors Clippy | what it flags |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in all_rules().values():
+        clippy = f"`{r.clippy}`" if r.clippy else "-"
+        out.append(f"| `{r.name}` | {r.group} | {'on' if r.default_enabled else 'off'} | {r.fix} | {clippy} | {r.summary} |")
+    return "\n".join(out) + "\n"
+
+
+def _rules(fmt: str = "text") -> int:
+    from ferrolens.analyzers.registry import all_rules
+
+    if fmt == "markdown":
+        sys.stdout.write(rules_markdown())
+        return EXIT_CLEAN
 
     rows = [("rule", "group", "default", "fix", "clippy", "summary")]
     for r in all_rules().values():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, compile_and_run, needs_rustc
+from helpers import ROOT, compile_and_run, needs_rustc
 
 DEMO = ROOT / "examples" / "demo"
 
@@ -204,3 +204,12 @@ def test_many_files_use_the_process_pool(tmp_path: Path):
         (tmp_path / f"f{i}.rs").write_text(body)
     data = json.loads(run("check", "--no-cache", "--jobs", "2", "--output-format", "json", str(tmp_path)).stdout)
     assert len(data) == 40
+
+
+def test_readme_rules_table_is_in_sync():
+    from ferrolens.cli import rules_markdown
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- rules-table")
+    table = readme[readme.index("\n", start) + 1 : readme.index("<!-- /rules-table -->")]
+    assert table == rules_markdown(), "regenerate with `ferrolens rules --format markdown`"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, compile_and_run, needs_rustc
+from helpers import FIXTURES, compile_and_run, needs_rustc
 from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.fix import apply_edits, fix_until_stable, non_overlapping, select_fixes
 from ferrolens.analyzers.registry import all_rules

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, ROOT
+from helpers import FIXTURES, ROOT
 from ferrolens.analyzers.engine import Engine, ItemCache, RuleSelection, error_ranges
 from ferrolens.analyzers.fix import apply_edits, non_overlapping
 from ferrolens.analyzers.registry import all_rules

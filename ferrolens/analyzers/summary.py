@@ -17,11 +17,13 @@ class FileSummary:
     functions: dict[str, str] = field(default_factory=dict)  # free fn name -> return type text
     methods: dict[tuple[str, str], str] = field(default_factory=dict)  # (impl type, method) -> return type
     fields: dict[tuple[str, str], str] = field(default_factory=dict)  # (struct, field) -> type text
+    const_fns: set[str] = field(default_factory=set)  # `name` and `Owner::name` of const fns: cheap to call
 
     def merge(self, other: "FileSummary") -> None:
         self.functions.update(other.functions)
         self.methods.update(other.methods)
         self.fields.update(other.fields)
+        self.const_fns |= other.const_fns
 
     def digest(self) -> int:
         return hash(
@@ -29,6 +31,7 @@ class FileSummary:
                 tuple(sorted(self.functions.items())),
                 tuple(sorted(self.methods.items())),
                 tuple(sorted(self.fields.items())),
+                tuple(sorted(self.const_fns)),
             )
         )
 
@@ -68,6 +71,9 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
         name = _text(data, item.child_by_field_name("name"))
         ret = _text(data, item.child_by_field_name("return_type"))
         owner = impl_type_name(item, data)
+        mods = next((c for c in item.children if c.type == "function_modifiers"), None)
+        if mods is not None and any(c.type == "const" for c in mods.children):
+            out.const_fns.add(f"{owner}::{name}" if owner else name)
         if owner:
             out.methods[(owner, name)] = ret
         elif item.parent is not None and item.parent.type in ("source_file", "declaration_list"):

@@ -10,7 +10,7 @@ import sys
 import pytest
 from lsprotocol import types as lsp
 
-from conftest import SERVER, capabilities, wait_for_diagnostics
+from lsp_support import SERVER, capabilities, wait_for_diagnostics
 
 URI = "file:///work/demo/src/lib.rs"
 

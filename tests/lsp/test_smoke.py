@@ -1,6 +1,6 @@
 from lsprotocol import types as lsp
 
-from conftest import capabilities, wait_for_diagnostics
+from lsp_support import capabilities, wait_for_diagnostics
 
 SRC = "fn f(o: Option<String>) -> String {\n    o.unwrap_or(format!(\"x\"))\n}\n"
 

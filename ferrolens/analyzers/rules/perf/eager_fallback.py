@@ -23,7 +23,8 @@ used. In a hot path that is wasted allocation and work. The `_else` / `_with` va
 and only run it when the fallback is really needed.
 
 Cheap arguments are left alone: literals, constants, plain variables, references, enum and struct
-constructors, and constructors that never allocate such as `Vec::new()` and `String::new()`.
+constructors, constructors that never allocate such as `Vec::new()` and `String::new()`, and calls to
+a `const fn` declared in the same file.
 
 ## Example
 ```rust
@@ -113,6 +114,8 @@ def _expensive(ctx: Context, node: Node) -> str | None:
                 continue
             if last in CHEAP_FUNCS or (last == "new" and owner in CHEAP_NEW_TYPES):
                 continue
+            if (f"{owner}::{last}" if owner else last) in ctx.summary.const_fns:
+                continue  # a const fn of this file: trivial to evaluate
             if last == "from" and owner in PRIMITIVES:
                 continue
             return f"`{path}(..)`"

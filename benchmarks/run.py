@@ -1,0 +1,306 @@
+"""ferrolens benchmarks: one command prints the table and writes benchmarks/RESULTS.md.
+
+    python benchmarks/run.py [--quick]
+
+Inputs are real Rust sources from Debian's librust-*-dev packages (/usr/share/cargo/registry), glued into
+files of 1k, 10k and 50k lines. Everything is measured through a raw stdio LSP client (no test framework
+in the loop), with a peer measured in the same run:
+- keystroke latency: single-character edits at random positions (typed, then deleted), some in bursts of 5
+  with no pause, then a pause; didChange -> publishDiagnostics for that version; p50/p95/max.
+  Peer: a stock pygls 2 server that publishes empty diagnostics on every change (the framework's floor,
+  with pygls's own document handling).
+- cold start: process start -> first diagnostics for the demo crate's main.rs.
+- `ferrolens check` over the corpus: wall time, files/s, lines/s, peak RSS; a second, cached run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+REGISTRY = Path("/usr/share/cargo/registry")
+WORK = Path(tempfile.gettempdir()) / "ferrolens-bench"  # outside the repo: its .gitignore must not apply
+
+PEER_SERVER = r'''
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+server = LanguageServer("stock-pygls", "0")
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls, params):
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[], version=params.text_document.version))
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls, params):
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=[], version=params.text_document.version))
+server.start_io()
+'''
+
+
+CRATES = ("regex", "serde", "syn", "tokio", "rayon", "clap")
+
+
+def corpus_dirs() -> list[Path]:
+    return sorted(d for d in REGISTRY.iterdir() if d.is_dir() and d.name.split("-")[0] in CRATES)
+
+
+def corpus_files() -> list[Path]:
+    return sorted(p for d in corpus_dirs() for p in d.rglob("*.rs") if p.is_file())
+
+
+def corpus_copy() -> Path:
+    """A private copy of the corpus, so the check cache is written beside it, never into /usr/share."""
+    import shutil
+
+    target = WORK / "corpus"
+    if not target.is_dir():
+        for d in corpus_dirs():
+            shutil.copytree(d, target / d.name, ignore=shutil.ignore_patterns(".*"))
+    return target
+
+
+def make_inputs(sizes: list[int]) -> dict[int, str]:
+    """Files of the given line counts, glued from whole corpus files (each parses on its own)."""
+    files = [p for p in corpus_files() if 50 < p.stat().st_size < 200_000 and "/tests/" not in str(p)]
+    random.Random(7).shuffle(files)
+    out = {}
+    for size in sizes:
+        lines: list[str] = []
+        for p in files:
+            try:
+                text = p.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            lines.extend(l for l in text.split("\n") if not l.startswith("//!") and not l.startswith("#!["))
+            if len(lines) >= size:
+                break
+        out[size] = "\n".join(lines[:size]) + "\n"
+    return out
+
+
+class RawClient:
+    """A minimal LSP client over stdio that timestamps every publishDiagnostics by (uri, version)."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.cmd = cmd
+        self.published: dict[tuple[str, int | None], float] = {}
+        self.events: dict[tuple[str, int | None], asyncio.Event] = {}
+        self.responses: dict[int, asyncio.Future] = {}
+        self.next_id = 1
+
+    async def start(self) -> None:
+        self.started = time.perf_counter()
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
+        self.reader = asyncio.create_task(self._read())
+
+    def _send(self, msg: dict) -> None:
+        body = json.dumps(msg).encode()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    async def request(self, method: str, params) -> dict:
+        i = self.next_id
+        self.next_id += 1
+        fut = asyncio.get_running_loop().create_future()
+        self.responses[i] = fut
+        self._send({"jsonrpc": "2.0", "id": i, "method": method, "params": params})
+        await self.proc.stdin.drain()
+        return await fut
+
+    def notify(self, method: str, params) -> None:
+        self._send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def waiter(self, uri: str, version: int) -> asyncio.Event:
+        return self.events.setdefault((uri, version), asyncio.Event())
+
+    async def _read(self) -> None:
+        out = self.proc.stdout
+        while True:
+            header = await out.readuntil(b"\r\n\r\n")
+            length = int([l for l in header.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1])
+            msg = json.loads(await out.readexactly(length))
+            if msg.get("method") == "textDocument/publishDiagnostics":
+                key = (msg["params"]["uri"], msg["params"].get("version"))
+                self.published[key] = time.perf_counter()
+                self.waiter(*key).set()
+            elif "id" in msg and "method" in msg:  # a request from the server: answer null
+                self._send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
+            elif "id" in msg and msg["id"] in self.responses:
+                self.responses.pop(msg["id"]).set_result(msg)
+
+    async def initialize(self, root: Path) -> None:
+        caps = {"general": {"positionEncodings": ["utf-16"]}, "textDocument": {"publishDiagnostics": {"versionSupport": True}}}
+        await self.request("initialize", {"processId": os.getpid(), "rootUri": root.as_uri(), "capabilities": caps})
+        self.notify("initialized", {})
+
+    async def stop(self) -> int:
+        rss = self.rss_kb()
+        try:
+            await asyncio.wait_for(self.request("shutdown", None), 10)
+            self.notify("exit", None)
+            await self.proc.stdin.drain()
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except Exception:
+            self.proc.kill()
+        self.reader.cancel()
+        return rss
+
+    def rss_kb(self) -> int:
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):  # peak resident set
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+
+def utf16_pos(text: str, index: int) -> dict:
+    before = text[:index]
+    line = before.count("\n")
+    col = before[before.rfind("\n") + 1 :]
+    return {"line": line, "character": len(col.encode("utf-16-le")) // 2}
+
+
+async def typing_latency(cmd: list[str], text: str, edits: int, seed: int = 1) -> tuple[list[float], int]:
+    client = RawClient(cmd)
+    await client.start()
+    await client.initialize(WORK)
+    uri = (WORK / "typing.rs").as_uri()
+    opened = client.waiter(uri, 1)
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}})
+    await asyncio.wait_for(opened.wait(), 120)
+    rng = random.Random(seed)
+    version = 1
+    latencies = []
+    n = 0
+    while n < edits:
+        burst = 5 if rng.random() < 0.3 else 1
+        sent = []
+        for _ in range(burst):
+            # type a character at a random place, then delete it again: the text keeps its size
+            idx = rng.randrange(len(text))
+            p = utf16_pos(text, idx)
+            version += 1
+            client.notify(
+                "textDocument/didChange",
+                {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"range": {"start": p, "end": p}, "text": "x"}]},
+            )
+            sent.append((version, time.perf_counter()))
+            version += 1
+            end = {"line": p["line"], "character": p["character"] + 1}
+            client.notify(
+                "textDocument/didChange",
+                {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"range": {"start": p, "end": end}, "text": ""}]},
+            )
+            sent.append((version, time.perf_counter()))
+        await client.proc.stdin.drain()
+        last_version, last_sent = sent[-1]
+        await asyncio.wait_for(client.waiter(uri, last_version).wait(), 60)
+        latencies.append((client.published[(uri, last_version)] - last_sent) * 1000)
+        n += 1
+        await asyncio.sleep(0.03 + rng.random() * 0.05)  # a pause between bursts
+    rss = await client.stop()
+    return latencies, rss
+
+
+async def cold_start(cmd: list[str]) -> float:
+    demo = ROOT / "examples" / "demo"
+    text = (demo / "src" / "main.rs").read_text()
+    client = RawClient(cmd)
+    await client.start()
+    await client.initialize(demo)
+    uri = (demo / "src" / "main.rs").as_uri()
+    w = client.waiter(uri, 1)
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}})
+    await asyncio.wait_for(w.wait(), 60)
+    took = (client.published[(uri, 1)] - client.started) * 1000
+    await client.stop()
+    return took
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def check_corpus(extra: list[str]) -> dict:
+    corpus = corpus_copy()
+    files = list(corpus.rglob("*.rs"))
+    lines = sum(p.read_bytes().count(b"\n") for p in files)
+    cmd = [sys.executable, "-m", "ferrolens", "check", "--output-format", "json", "--no-progress", *extra, "."]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=corpus)
+    wall = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    findings = json.loads(proc.stdout) if proc.stdout.strip().startswith("[") else []
+    return {"files": len(files), "lines": lines, "wall": wall, "rss_mb": max(rss, before) / 1024, "findings": len(findings)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer edits (for a smoke run)")
+    args = ap.parse_args()
+    if not REGISTRY.is_dir():
+        print("no Rust sources in /usr/share/cargo/registry: apt-get install librust-regex-dev librust-syn-dev ...", file=sys.stderr)
+        return 2
+    WORK.mkdir(exist_ok=True)
+    sizes = [1000, 10_000, 50_000]
+    inputs = make_inputs(sizes)
+    edits = 30 if args.quick else 120
+    ours = [sys.executable, "-m", "ferrolens", "serve"]
+    peer_path = WORK / "stock_pygls_server.py"
+    peer_path.write_text(PEER_SERVER)
+    peer = [sys.executable, str(peer_path)]
+
+    rows = []
+    for size in sizes:
+        for name, cmd in (("ferrolens", ours), ("stock pygls (no analysis)", peer)):
+            lat, rss = asyncio.run(typing_latency(cmd, inputs[size], edits))
+            rows.append((size, name, statistics.median(lat), pct(lat, 95), max(lat), rss / 1024))
+    starts = [asyncio.run(cold_start(ours)) for _ in range(3)]
+
+    check_rows = []
+    for label, extra in (("all default rules", ["--no-cache"]), ("cached re-run", []), ("--select eager_fallback", ["--no-cache", "--select", "eager_fallback"]), ("--select alloc_in_loop", ["--no-cache", "--select", "alloc_in_loop"])):
+        r = check_corpus(extra)
+        check_rows.append((label, r))
+
+    out = []
+    out.append(f"# ferrolens benchmarks\n\nMachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}. "
+               f"Command: `python benchmarks/run.py{' --quick' if args.quick else ''}`. {edits} bursts per file size.\n")
+    out.append("## Keystroke latency: didChange -> publishDiagnostics for that version (ms)\n")
+    out.append("| file | server | p50 | p95 | max | peak RSS (MB) |")
+    out.append("| --- | --- | --- | --- | --- | --- |")
+    for size, name, p50, p95, mx, rss in rows:
+        out.append(f"| {size:,} lines | {name} | {p50:.1f} | {p95:.1f} | {mx:.1f} | {rss:.0f} |")
+    out.append("\nRatio ferrolens / stock pygls (p50): " + ", ".join(
+        f"{size:,} lines {a[2] / b[2]:.2f}x" for size in sizes for a in rows for b in rows
+        if a[0] == b[0] == size and a[1] == "ferrolens" and b[1] != "ferrolens"))
+    out.append(f"\n## Cold start (process start -> first diagnostics, demo crate main.rs)\n\nmedian of 3: {statistics.median(starts):.0f} ms (runs: {', '.join(f'{s:.0f}' for s in starts)})\n")
+    out.append("## `ferrolens check` over the corpus\n")
+    out.append("| run | files | lines | wall (s) | files/s | lines/s | peak RSS (MB) | findings |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for label, r in check_rows:
+        out.append(f"| {label} | {r['files']:,} | {r['lines']:,} | {r['wall']:.2f} | {r['files'] / r['wall']:,.0f} | {r['lines'] / r['wall']:,.0f} | {r['rss_mb']:.0f} | {r['findings']} |")
+    text = "\n".join(out) + "\n"
+    print(text)
+    (HERE / "RESULTS.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
