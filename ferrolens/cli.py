@@ -230,8 +230,19 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _code_fingerprint() -> str:
+    """Size and mtime of every module of ferrolens: an edited or upgraded install never reads old results."""
+    package = Path(__file__).resolve().parent
+    parts = []
+    for p in sorted(package.rglob("*.py")):
+        st = p.stat()
+        parts.append(f"{p.relative_to(package)}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
 def _cache_path(root: Path, settings) -> Path:
-    digest = hashlib.sha256(f"{__version__}|{settings!r}|{os.environ.get('FERROLENS_EXTRA_RULES', '')}".encode()).hexdigest()[:16]
+    key = f"{__version__}|{_code_fingerprint()}|{settings!r}|{os.environ.get('FERROLENS_EXTRA_RULES', '')}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return root / ".ferrolens_cache" / f"check-{digest}.json"
 
 

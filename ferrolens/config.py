@@ -111,30 +111,31 @@ def selection(s: Settings) -> RuleSelection:
     return RuleSelection(tuple(rules[n] for n in sorted(chosen)), severities)
 
 
+def _read_toml(path: Path, warnings: list[str]) -> dict | None:
+    """The parsed file, or None (with a warning) when it cannot be read or does not parse."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        warnings.append(f"{path}: not read ({exc}); using defaults")
+        return None
+
+
 def load_files(root: Path) -> tuple[Settings, list[str]]:
     """Settings from Cargo.toml metadata and ferrolens.toml in `root` (a folder)."""
     settings, warnings = Settings(), []
     cargo = root / "Cargo.toml"
-    if cargo.is_file():
-        try:
-            doc = tomllib.loads(cargo.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-            warnings.append(f"{cargo}: not read ({exc}); using defaults")
-        else:
-            for table in ("workspace", "package"):
-                meta = doc.get(table, {}).get("metadata", {}) if isinstance(doc.get(table), dict) else {}
-                if isinstance(meta, dict) and "ferrolens" in meta:
-                    settings, w = merge(settings, meta["ferrolens"], f"{cargo} [{table}.metadata.ferrolens]")
-                    warnings += w
-    own = root / "ferrolens.toml"
-    if own.is_file():
-        try:
-            doc = tomllib.loads(own.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-            warnings.append(f"{own}: not read ({exc}); using defaults")
-        else:
-            settings, w = merge(settings, doc, str(own))
+    doc = _read_toml(cargo, warnings) if cargo.is_file() else None
+    for table in ("workspace", "package"):
+        section = doc.get(table) if doc else None
+        meta = section.get("metadata", {}) if isinstance(section, dict) else {}
+        if isinstance(meta, dict) and "ferrolens" in meta:
+            settings, w = merge(settings, meta["ferrolens"], f"{cargo} [{table}.metadata.ferrolens]")
             warnings += w
+    own = root / "ferrolens.toml"
+    doc = _read_toml(own, warnings) if own.is_file() else None
+    if doc is not None:
+        settings, w = merge(settings, doc, str(own))
+        warnings += w
     return settings, warnings
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, compile_and_run, needs_rustc
+from helpers import ROOT, needs_rustc
 
 DEMO = ROOT / "examples" / "demo"
 

@@ -15,7 +15,7 @@ import pytest
 
 from helpers import FIXTURES, compile_and_run, needs_rustc
 from ferrolens.analyzers.engine import Engine, RuleSelection
-from ferrolens.analyzers.fix import apply_edits, fix_until_stable, non_overlapping, select_fixes
+from ferrolens.analyzers.fix import apply_edits, fix_until_stable
 from ferrolens.analyzers.registry import all_rules
 from ferrolens.analyzers.source import SourceFile
 

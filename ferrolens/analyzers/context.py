@@ -20,16 +20,18 @@ def compile_query(source: str) -> Query:
 class Context:
     """Handed to a rule's check. `rule` is set by the engine before each call."""
 
-    __slots__ = ("src", "rule", "_summary_fn", "_summary")
+    __slots__ = ("src", "rule", "_summary_fn", "_summary", "used_summary")
 
     def __init__(self, src: SourceFile, summary_fn=None) -> None:
         self.src = src
         self.rule = ""
         self._summary_fn = summary_fn
         self._summary: FileSummary | None = None
+        self.used_summary = False  # set when a rule reads other items' declarations
 
     @property
     def summary(self) -> FileSummary:
+        self.used_summary = True
         if self._summary is None:
             self._summary = self._summary_fn() if self._summary_fn else FileSummary.of(self.src)
         return self._summary

@@ -45,7 +45,8 @@ def iter_items(root: Node, data: bytes, header: bytes = b"") -> Iterator[tuple[N
         ctype = child.type
         if ctype in NOT_CHECKED:
             continue
-        if ctype in CONTAINERS and not child.has_error:
+        if ctype in CONTAINERS:
+            # an error inside one method must not hide the others: items with errors are skipped later
             body = child.child_by_field_name("body")
             if body is not None:
                 yield from iter_items(body, data, header + data[child.start_byte : body.start_byte])
@@ -72,7 +73,8 @@ class ItemCache:
     """Per-document cache of item findings and summaries; keeps only the entries the last run used."""
 
     def __init__(self) -> None:
-        self.findings: dict[tuple, list[Finding]] = {}
+        # item key -> (findings relative to the item start, the summary digest they depend on or None)
+        self.findings: dict[tuple, tuple[list[Finding], int | None]] = {}
         self.summaries: dict[tuple, FileSummary] = {}
         self.selection: tuple = ()
 
@@ -88,8 +90,6 @@ class Engine:
         self.on_error = on_error
         self._item_rules = [r for r in self.selection.rules if r.scope == "item"]
         self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
-        by_clippy = {r.clippy: r.name for r in self.selection.rules if r.clippy}
-        self._clippy = by_clippy
 
     # -- public ------------------------------------------------------------------------------------
     def analyze(self, src: SourceFile, cache: ItemCache | None = None) -> list[Finding]:
@@ -119,16 +119,19 @@ class Engine:
         ctx = Context(src, lambda: summary)
 
         out: list[Finding] = []
-        new_findings: dict[tuple, list[Finding]] = {}
+        new_findings: dict[tuple, tuple[list[Finding], int | None]] = {}
         for item, key in items:
             if item.has_error:
                 continue
-            full_key = (digest, key)
-            rel = cache.findings.get(full_key)
-            if rel is None:
+            entry = cache.findings.get(key)
+            if entry is None or (entry[1] is not None and entry[1] != digest):
+                ctx.used_summary = False
                 rel = [f.shifted(-item.start_byte) for f in self._check_item(ctx, item)]
-            new_findings[full_key] = rel
-            out.extend(f.shifted(item.start_byte) for f in rel)
+                # only items whose rules read the summary are invalidated when another item's
+                # declarations change (a renamed fn, a new field)
+                entry = (rel, digest if ctx.used_summary else None)
+            new_findings[key] = entry
+            out.extend(f.shifted(item.start_byte) for f in entry[0])
         cache.findings = new_findings
 
         for rule in self._file_rules:

@@ -97,8 +97,3 @@ def groups() -> set[str]:
 
 def get(name: str) -> Rule | None:
     return all_rules().get(name)
-
-
-def clippy_map() -> dict[str, str]:
-    """Clippy lint name -> ferrolens rule name."""
-    return {r.clippy: r.name for r in all_rules().values() if r.clippy}

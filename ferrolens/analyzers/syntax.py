@@ -7,7 +7,6 @@ from typing import Iterator
 from tree_sitter import Node
 
 LOOPS = ("for_expression", "while_expression", "loop_expression")
-FUNCTION_BOUNDARIES = ("function_item", "closure_expression", "source_file")
 
 
 def unparen(node: Node) -> Node:
@@ -70,9 +69,6 @@ def type_head(type_text: str) -> str:
     head = t.split("<", 1)[0].strip()
     return head.rsplit("::", 1)[-1]
 
-
-def macro_name(ctx_text: str) -> str:
-    return ctx_text.rstrip("!").rsplit("::", 1)[-1]
 
 
 def identifiers(node: Node, data: bytes) -> Iterator[tuple[Node, str]]:

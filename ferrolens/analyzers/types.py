@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.syntax import enclosing_function, named_args, path_last, type_head, unparen
+from ferrolens.analyzers.syntax import enclosing_function, path_last, type_head, unparen
 from ferrolens.analyzers.summary import impl_type_name
 
 OPTION, RESULT = "option", "result"
@@ -22,7 +22,7 @@ OPTION_METHODS = {
     "to_digit", "parent", "file_name", "file_stem", "extension", "pop", "pop_front", "pop_back",
     "reduce", "checked_add", "checked_sub", "checked_mul", "checked_div", "checked_rem",
     "checked_pow", "checked_neg", "checked_shl", "checked_shr", "get_key_value", "last_key_value",
-    "first_key_value", "binary_search_by_key_opt", "char_indices_next",
+    "first_key_value",
 }
 RESULT_METHODS = {
     "parse", "try_into", "map_err", "ok_or", "ok_or_else", "recv", "try_recv", "recv_timeout",
@@ -137,8 +137,3 @@ _BINDINGS = """
 (parameter pattern: (identifier) @pat) @decl
 (parameter pattern: (mut_pattern (identifier) @pat)) @decl
 """
-
-
-def args_of(call: Node) -> list[Node]:
-    args = call.child_by_field_name("arguments")
-    return named_args(args) if args is not None else []

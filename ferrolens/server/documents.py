@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lsprotocol import types as lsp
-
 from ferrolens.analyzers.engine import ItemCache
 from ferrolens.analyzers.model import Finding
 from ferrolens.analyzers.source import SourceFile, encode_utf8
@@ -55,7 +53,3 @@ def apply_changes(doc: Document, changes, enc: str, max_size: int) -> None:
             return
     if doc.src is not None:
         doc.src.reparse()
-
-
-def is_full_change(change) -> bool:
-    return isinstance(change, lsp.TextDocumentContentChangeWholeDocument) or getattr(change, "range", None) is None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 
 import pytest
 from lsprotocol import types as lsp
@@ -252,7 +251,7 @@ async def test_code_actions(client, enc, versioned):
 
 async def test_fix_all_only_kind(client):
     await client.initialize_session(lsp.InitializeParams(capabilities=capabilities(["utf-16"])))
-    diags = await open_doc(client, LOOP_SRC)
+    await open_doc(client, LOOP_SRC)
     actions = await client.text_document_code_action_async(
         lsp.CodeActionParams(
             lsp.TextDocumentIdentifier(URI),

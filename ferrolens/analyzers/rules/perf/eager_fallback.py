@@ -201,5 +201,4 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     clippy="or_fun_call",
     source="https://nnethercote.github.io/perf-book/standard-library-types.html#option-and-result",
-    node_types=frozenset(),
 )
