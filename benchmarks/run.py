@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -242,13 +241,14 @@ def check_corpus(extra: list[str]) -> dict:
     files = list(corpus.rglob("*.rs"))
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     cmd = [sys.executable, "-m", "ferrolens", "check", "--output-format", "json", "--no-progress", *extra, "."]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # a wrapper process reports the peak RSS of its own descendants only (the check and its workers)
+    wrap = "import resource,subprocess,sys; subprocess.run(sys.argv[1:]); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)"
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=corpus)
+    proc = subprocess.run([sys.executable, "-c", wrap, *cmd], capture_output=True, text=True, cwd=corpus)
     wall = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    rss_kb = int(proc.stderr.strip().split("\n")[-1])
     findings = json.loads(proc.stdout) if proc.stdout.strip().startswith("[") else []
-    return {"files": len(files), "lines": lines, "wall": wall, "rss_mb": max(rss, before) / 1024, "findings": len(findings)}
+    return {"files": len(files), "lines": lines, "wall": wall, "rss_mb": rss_kb / 1024, "findings": len(findings)}
 
 
 def main() -> int:
