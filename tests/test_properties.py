@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +42,7 @@ def _naive_position(data: bytes, offset: int, enc: str) -> tuple[int, int]:
     return line, len(col)
 
 
-@settings(max_examples=int(__import__("os").environ.get("FERROLENS_FUZZ_EXAMPLES", "100")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=int(os.environ.get("FERROLENS_FUZZ_EXAMPLES", "100")), derandomize=bool(os.environ.get("CI")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(seed=st.sampled_from(SEEDS), edits=st.lists(edit_strategy, min_size=1, max_size=12))
 def test_incremental_store_matches_fresh_state(seed: bytes, edits):
     src = SourceFile(seed)
@@ -63,7 +65,9 @@ def test_incremental_store_matches_fresh_state(seed: bytes, edits):
             for enc in (UTF8, UTF16, UTF32):
                 line, col = src.position(probe, enc)
                 assert (line, col) == _naive_position(src.data, probe, enc)
-                assert src.offset(line, col, enc) == probe
+                inside_crlf = 0 < probe < len(src.data) and src.data[probe - 1 : probe + 1] == b"\r\n"
+                # LSP cannot address the point between \r and \n: it maps to the end of the line
+                assert src.offset(line, col, enc) == (probe - 1 if inside_crlf else probe)
         # cached, incremental analysis gives what a cold analysis gives
         warm = ENGINE.analyze(src, cache)
         cold = ENGINE.analyze(SourceFile(src.data, tree=src.tree))
