@@ -18,6 +18,10 @@ from ferrolens import __version__
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
+class _UsageError(Exception):
+    """A problem with what the user asked for: reported on stderr, exit code 2."""
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ferrolens", description="Performance and DRY hints for Rust.")
     p.add_argument("--version", action="version", version=f"ferrolens {__version__}")
@@ -103,13 +107,12 @@ def _settings(args) -> tuple[object, Path, list[str]]:
     root = config.find_root(first)
     settings, warnings = config.load_files(root)
     if args.config is not None:
-        try:
-            import tomllib
-
-            settings, w = config.merge(settings, tomllib.loads(args.config.read_text(encoding="utf-8")), str(args.config))
-            warnings += w
-        except (OSError, ValueError) as exc:
-            raise SystemExit(f"ferrolens: cannot read {args.config}: {exc}")
+        problems: list[str] = []
+        doc = config.read_toml(args.config, problems)
+        if doc is None:
+            raise _UsageError(problems[0])
+        settings, w = config.merge(settings, doc, str(args.config))
+        warnings += w
     cli = {}
     if args.select is not None:
         cli["select"] = [s.strip() for s in args.select.split(",") if s.strip()]
@@ -259,7 +262,11 @@ def _check(args) -> int:
         for p in missing:
             print(f"ferrolens: {p}: no such file or folder", file=sys.stderr)
         return EXIT_ERROR
-    settings, root, warnings = _settings(args)
+    try:
+        settings, root, warnings = _settings(args)
+    except _UsageError as exc:
+        print(f"ferrolens: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     for w in warnings:
         print(f"ferrolens: warning: {w}", file=sys.stderr)
     cwd = Path.cwd()
@@ -281,13 +288,14 @@ def _check(args) -> int:
         except (OSError, ValueError):
             cache = {}
     reports: list[FileReport | None] = [None] * len(files)
+    keys: list[str | None] = [None] * len(files)  # taken before analysis, so a file edited meanwhile is redone next time
     todo = []
     for i, p in enumerate(files):
         name = display(p)
         if use_cache:
             try:
                 st = p.stat()
-                key = f"{st.st_mtime_ns}:{st.st_size}"
+                keys[i] = key = f"{st.st_mtime_ns}:{st.st_size}"
             except OSError:
                 key = None
             hit = cache.get(name)
@@ -315,15 +323,11 @@ def _check(args) -> int:
     done = [r for r in reports if r is not None]
 
     if use_cache:
-        new_cache = {}
-        for p, rep in zip(files, done):
-            if getattr(rep, "io_error", False):
-                continue
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            new_cache[rep.path] = {"key": f"{st.st_mtime_ns}:{st.st_size}", "findings": rep.findings, "problem": rep.problem}
+        new_cache = {
+            rep.path: {"key": key, "findings": rep.findings, "problem": rep.problem}
+            for key, rep in zip(keys, done)
+            if key is not None and not rep.io_error
+        }
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             (cache_file.parent / ".gitignore").write_text("*\n")
@@ -336,7 +340,7 @@ def _check(args) -> int:
     io_error = False
     for rep in done:
         if rep.problem:
-            io_error = io_error or getattr(rep, "io_error", False)
+            io_error = io_error or rep.io_error
             print(f"{rep.path}: {rep.problem}", file=sys.stderr)
     if args.diff:
         sys.stdout.write("".join(r.diff for r in done))

@@ -111,7 +111,7 @@ def selection(s: Settings) -> RuleSelection:
     return RuleSelection(tuple(rules[n] for n in sorted(chosen)), severities)
 
 
-def _read_toml(path: Path, warnings: list[str]) -> dict | None:
+def read_toml(path: Path, warnings: list[str]) -> dict | None:
     """The parsed file, or None (with a warning) when it cannot be read or does not parse."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -124,7 +124,7 @@ def load_files(root: Path) -> tuple[Settings, list[str]]:
     """Settings from Cargo.toml metadata and ferrolens.toml in `root` (a folder)."""
     settings, warnings = Settings(), []
     cargo = root / "Cargo.toml"
-    doc = _read_toml(cargo, warnings) if cargo.is_file() else None
+    doc = read_toml(cargo, warnings) if cargo.is_file() else None
     for table in ("workspace", "package"):
         section = doc.get(table) if doc else None
         meta = section.get("metadata", {}) if isinstance(section, dict) else {}
@@ -132,7 +132,7 @@ def load_files(root: Path) -> tuple[Settings, list[str]]:
             settings, w = merge(settings, meta["ferrolens"], f"{cargo} [{table}.metadata.ferrolens]")
             warnings += w
     own = root / "ferrolens.toml"
-    doc = _read_toml(own, warnings) if own.is_file() else None
+    doc = read_toml(own, warnings) if own.is_file() else None
     if doc is not None:
         settings, w = merge(settings, doc, str(own))
         warnings += w

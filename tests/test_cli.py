@@ -213,3 +213,10 @@ def test_readme_rules_table_is_in_sync():
     start = readme.index("<!-- rules-table")
     table = readme[readme.index("\n", start) + 1 : readme.index("<!-- /rules-table -->")]
     assert table == rules_markdown(), "regenerate with `ferrolens rules --format markdown`"
+
+
+def test_unreadable_config_file_is_a_usage_error(tmp_path: Path):
+    (tmp_path / "a.rs").write_text("fn main() {}\n")
+    (tmp_path / "bad.toml").write_text("select = [")
+    proc = run("check", "--no-cache", "--config", str(tmp_path / "bad.toml"), str(tmp_path / "a.rs"))
+    assert proc.returncode == 2 and "bad.toml: not read" in proc.stderr

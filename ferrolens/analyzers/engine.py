@@ -145,11 +145,10 @@ class Engine:
         """Suppressions and configured severities: cheap, so never cached."""
         result = []
         sev = self.selection.severities
-        defaults = {r.name: r.severity for r in self.selection.rules}
         for f in findings:
             if self._suppressed(src, f):
                 continue
-            severity = sev.get(f.rule, defaults.get(f.rule, f.severity))
+            severity = sev.get(f.rule, f.severity)  # `_run` stamped the rule's default already
             if severity != f.severity:
                 f = _with_severity(f, severity)
             result.append(f)

@@ -95,17 +95,17 @@ def workspace_edit(uri: str, version: int | None, edits: list[lsp.TextEdit], ver
     return lsp.WorkspaceEdit(changes={uri: edits})
 
 
-def fix_action(src, uri, version, f: Finding, fx: Fix, enc, versioned, preferred: bool) -> lsp.CodeAction:
+def fix_action(src, uri, version, f: Finding, diag: lsp.Diagnostic, fx: Fix, enc, versioned, preferred: bool) -> lsp.CodeAction:
     return lsp.CodeAction(
         title=f"{fx.message} ({f.rule})" + ("" if fx.is_safe else " [may change behaviour]"),
         kind=lsp.CodeActionKind.QuickFix,
-        diagnostics=[diagnostic(src, uri, f, enc)],
+        diagnostics=[diag],
         is_preferred=preferred,
         edit=workspace_edit(uri, version, text_edits(src, fx.edits, enc), versioned),
     )
 
 
-def suppress_action(src: SourceFile, uri, version, f: Finding, enc, versioned) -> lsp.CodeAction:
+def suppress_action(src: SourceFile, uri, version, f: Finding, diag: lsp.Diagnostic, enc, versioned) -> lsp.CodeAction:
     line, _ = src.position(f.start)
     line_start = src.offset(line, 0)
     text = src.line_text(line)
@@ -114,6 +114,6 @@ def suppress_action(src: SourceFile, uri, version, f: Finding, enc, versioned) -
     return lsp.CodeAction(
         title=f"Suppress {f.rule} on this line",
         kind=lsp.CodeActionKind.QuickFix,
-        diagnostics=[diagnostic(src, uri, f, enc)],
+        diagnostics=[diag],
         edit=workspace_edit(uri, version, text_edits(src, [edit], enc), versioned),
     )

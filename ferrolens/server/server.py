@@ -85,8 +85,7 @@ class FerrolensServer(LanguageServer):
         if isinstance(raw, dict) and isinstance(raw.get("ferrolens"), dict):
             raw = raw["ferrolens"]
         settings, warnings = config.merge(self.file_settings, raw, "editor settings")
-        for w in warnings:
-            self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"ferrolens: {w}"))
+        self._warn(warnings)
         self.settings = settings
         self.engine = Engine(config.selection(settings), on_error=self._rule_failed)
         self.generation += 1
@@ -96,6 +95,9 @@ class FerrolensServer(LanguageServer):
             return
         settings, warnings = config.load_files(config.find_root(root))
         self.file_settings = settings
+        self._warn(warnings)
+
+    def _warn(self, warnings: list[str]) -> None:
         for w in warnings:
             self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"ferrolens: {w}"))
 
@@ -293,11 +295,12 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
         for f in doc.findings:
             if f.start > end or f.end < start:
                 continue
+            diag = convert.diagnostic(src, doc.uri, f, enc)
             if f.fix is not None:
-                actions.append(convert.fix_action(src, doc.uri, doc.version, f, f.fix, enc, ls.versioned_edits, f.fix.is_safe))
+                actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, f.fix, enc, ls.versioned_edits, f.fix.is_safe))
             for alt in f.alternatives:
-                actions.append(convert.fix_action(src, doc.uri, doc.version, f, alt, enc, ls.versioned_edits, False))
-            actions.append(convert.suppress_action(src, doc.uri, doc.version, f, enc, ls.versioned_edits))
+                actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, alt, enc, ls.versioned_edits, False))
+            actions.append(convert.suppress_action(src, doc.uri, doc.version, f, diag, enc, ls.versioned_edits))
     if want_fix_all:
         fixes = non_overlapping(f.fix for f in doc.findings if f.fix is not None and f.fix.is_safe)
         if fixes:
