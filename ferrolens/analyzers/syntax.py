@@ -79,3 +79,72 @@ def identifiers(node: Node, data: bytes) -> Iterator[tuple[Node, str]]:
     for d in descendants(node):
         if d.type == "identifier":
             yield d, data[d.start_byte : d.end_byte].decode("utf-8", "replace")
+
+
+class MethodCall:
+    """`receiver.method(args)` or `receiver.method::<T>(args)`, read off a call_expression."""
+
+    __slots__ = ("call", "receiver", "name", "name_node", "args", "turbofish")
+
+    def __init__(self, call: Node, receiver: Node, name_node: Node, args: list[Node], turbofish: Node | None):
+        self.call = call
+        self.receiver = receiver
+        self.name_node = name_node
+        self.name = name_node.text.decode("utf-8", "replace") if name_node.text is not None else ""
+        self.args = args
+        self.turbofish = turbofish
+
+
+def method_call(node: Node | None) -> MethodCall | None:
+    if node is None or node.type != "call_expression":
+        return None
+    func = node.child_by_field_name("function")
+    turbofish = None
+    if func is not None and func.type == "generic_function":
+        turbofish = func.child_by_field_name("type_arguments")
+        func = func.child_by_field_name("function")
+    if func is None or func.type != "field_expression":
+        return None
+    recv = func.child_by_field_name("value")
+    field = func.child_by_field_name("field")
+    args = node.child_by_field_name("arguments")
+    if recv is None or field is None or args is None:
+        return None
+    return MethodCall(node, recv, field, named_args(args), turbofish)
+
+
+def method_chain(node: Node) -> list[MethodCall]:
+    """`a.b().c().d()` -> [b, c, d] calls (innermost first); the root receiver is chain[0].receiver."""
+    out = []
+    cur = method_call(node)
+    while cur is not None:
+        out.append(cur)
+        cur = method_call(unparen(cur.receiver))
+    out.reverse()
+    return out
+
+
+def is_method(node: Node | None, *names: str) -> MethodCall | None:
+    mc = method_call(node)
+    return mc if mc is not None and mc.name in names else None
+
+
+def macro_name(node: Node) -> str:
+    m = node.child_by_field_name("macro")
+    return path_last(m.text.decode("utf-8", "replace")) if m is not None and m.text is not None else ""
+
+
+def same_expr(a: Node, b: Node) -> bool:
+    """Token-by-token equality (whitespace and comments aside)."""
+    return _tokens(a) == _tokens(b)
+
+
+def _tokens(node: Node) -> list[bytes]:
+    if node.child_count == 0:
+        return [node.text or b""]
+    out: list[bytes] = []
+    for d in descendants(node, skip=()):
+        if d.child_count == 0 and d.type not in ("line_comment", "block_comment"):
+            out.append(d.text or b"")
+    return out
+

@@ -101,25 +101,29 @@ def _call_kind(ctx, call: Node, depth: int) -> str | None:
     return None
 
 
-def _binding_kind(ctx, ident: Node, depth: int) -> str | None:
-    """Find the let or parameter that binds `ident` (the nearest one before it) in its function."""
-    name = ctx.text(ident)
-    fn = enclosing_function(ident)
+def find_binding(ctx, name: str, at: Node) -> Node | None:
+    """The let or parameter that binds `name` as seen from `at` (the nearest one before it in its function)."""
+    fn = enclosing_function(at)
     if fn is None:
         return None
     best: Node | None = None
     for m in ctx.matches(_BINDINGS, fn):
         decl = m["decl"][0]
         pat = m["pat"][0]
-        if ctx.text(pat) != name or decl.start_byte >= ident.start_byte:
+        if ctx.text(pat) != name or decl.start_byte >= at.start_byte:
             continue
         if decl.type == "let_declaration":
             # the binding is visible only inside the block that holds the let
             block = decl.parent
-            if block is None or not (block.start_byte <= ident.start_byte < block.end_byte):
+            if block is None or not (block.start_byte <= at.start_byte < block.end_byte):
                 continue
         if best is None or decl.start_byte > best.start_byte:
             best = decl
+    return best
+
+
+def _binding_kind(ctx, ident: Node, depth: int) -> str | None:
+    best = find_binding(ctx, ctx.text(ident), ident)
     if best is None:
         return None
     ty = best.child_by_field_name("type")
@@ -129,6 +133,77 @@ def _binding_kind(ctx, ident: Node, depth: int) -> str | None:
     if value is not None and best.type == "let_declaration":
         return receiver_kind(ctx, value, depth + 1)
     return None
+
+
+STRING_MAKERS = {"to_string", "to_owned", "into_string", "to_uppercase", "to_lowercase", "repeat"}
+COLLECTION_CTORS = {"new", "with_capacity", "from", "default"}
+
+
+def value_type(ctx, node: Node, depth: int = 0) -> str | None:
+    """The evident outer type name of an expression (`String`, `str`, `Vec`, `HashMap`, `array`...), or
+    None. Evidence: literals, constructors, `vec!`/`format!`, `to_string()`, turbofished `collect`, and
+    the annotation or initialiser of a local binding or parameter."""
+    if depth > 4 or node is None:
+        return None
+    node = unparen(node)
+    t = node.type
+    if t in ("string_literal", "raw_string_literal"):
+        return "str"
+    if t == "array_expression":
+        return "array"
+    if t == "reference_expression":
+        inner = value_type(ctx, node.child_by_field_name("value"), depth + 1)
+        return "str" if inner == "String" else ("slice" if inner in ("Vec", "array") else inner)
+    if t == "macro_invocation":
+        name = path_last(ctx.text(node.child_by_field_name("macro")))
+        return {"vec": "Vec", "format": "String"}.get(name)
+    if t == "call_expression":
+        func = node.child_by_field_name("function")
+        if func is not None and func.type == "generic_function":
+            inner = func.child_by_field_name("function")
+            if inner is not None and inner.type == "field_expression" and ctx.text(inner.child_by_field_name("field")) == "collect":
+                return type_head(ctx.text(func.child_by_field_name("type_arguments"))[1:-1]) or None
+            func = inner
+        if func is None:
+            return None
+        if func.type == "field_expression":
+            method = ctx.text(func.child_by_field_name("field"))
+            if method in STRING_MAKERS:
+                return "String"
+            return None
+        text = ctx.text(func).replace(" ", "")
+        parts = [p for p in text.split("::") if p and not p.startswith("<")]
+        if len(parts) >= 2 and parts[-1] in COLLECTION_CTORS and parts[-2][:1].isupper():
+            return parts[-2].split("<", 1)[0]
+        return None
+    if t == "identifier":
+        return binding_type(ctx, ctx.text(node), node, depth + 1)
+    return None
+
+
+def binding_type(ctx, name: str, at: Node, depth: int = 0) -> str | None:
+    """The evident outer type name of the local binding or parameter `name` as seen from `at`."""
+    decl = find_binding(ctx, name, at)
+    if decl is None:
+        return None
+    ty = decl.child_by_field_name("type")
+    if ty is not None:
+        return annotation_type(ctx.text(ty))
+    if decl.type == "let_declaration":
+        return value_type(ctx, decl.child_by_field_name("value"), depth)
+    return None
+
+
+def annotation_type(type_text: str) -> str:
+    t = type_text.strip()
+    if t.startswith("["):
+        return "array" if ";" in t else "slice"
+    if t.startswith("&"):
+        head = type_head(t)
+        if head.startswith("["):
+            return "array" if ";" in head else "slice"
+        return head
+    return type_head(t)
 
 
 _BINDINGS = """
