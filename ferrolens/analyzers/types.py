@@ -178,6 +178,12 @@ def value_type(ctx, node: Node, depth: int = 0) -> str | None:
         return None
     if t == "identifier":
         return binding_type(ctx, ctx.text(node), node, depth + 1)
+    if t == "field_expression":
+        value = node.child_by_field_name("value")
+        if value is not None and value.type == "self":
+            owner = impl_type_name(node, ctx.src.data)
+            declared = ctx.summary.fields.get((owner, ctx.text(node.child_by_field_name("field")))) if owner else None
+            return annotation_type(declared) if declared else None
     return None
 
 
