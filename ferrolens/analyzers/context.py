@@ -87,3 +87,16 @@ def fix(message: str, *edits: Edit, safe: bool = True) -> Fix:
 
 def replace_node(node: Node, content: str) -> Edit:
     return Edit(node.start_byte, node.end_byte, content)
+
+
+def delete_statement(src: SourceFile, node: Node) -> Edit:
+    """Remove a statement; with its whole line (and a trailing comment) when nothing else shares it."""
+    data = src.data
+    line_start = data.rfind(b"\n", 0, node.start_byte) + 1
+    line_end = data.find(b"\n", node.end_byte)
+    line_end = len(data) if line_end < 0 else line_end
+    rest = data[node.end_byte : line_end].strip()
+    if not data[line_start : node.start_byte].strip() and (not rest or rest.startswith(b"//")):
+        return Edit(line_start, min(line_end + 1, len(data)), "")
+    return Edit(node.start_byte, node.end_byte, "")
+

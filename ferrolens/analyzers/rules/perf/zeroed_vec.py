@@ -6,8 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix, replace_node
-from ferrolens.analyzers.model import Edit
+from ferrolens.analyzers.context import Context, delete_statement, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import descendants, is_method, method_call, named_args, path_last, unparen
 
@@ -138,18 +137,9 @@ def check(ctx: Context, item: Node):
             fix=fix(
                 f"Use `{replacement}`",
                 replace_node(value, replacement),
-                _delete_statement(ctx, let, stmt),
+                delete_statement(ctx.src, stmt),
             ),
         )
-
-
-def _delete_statement(ctx: Context, let: Node, stmt: Node) -> Edit:
-    """Remove `stmt` with its own line when it has one, keeping comments after `let`."""
-    data = ctx.src.data
-    line_start = data.rfind(b"\n", 0, stmt.start_byte)
-    if line_start >= let.end_byte and not data[line_start + 1 : stmt.start_byte].strip():
-        return Edit(line_start, stmt.end_byte, "")
-    return Edit(let.end_byte, stmt.end_byte, "")
 
 
 def _mentions_text(expr: str, name: str) -> bool:
