@@ -62,7 +62,7 @@ def test_json_shape(demo: Path):
 
 def test_columns_count_unicode_characters(tmp_path: Path):
     src = tmp_path / "u.rs"
-    src.write_text('fn f(o: Option<String>) -> String { let _e = "😀中"; o.unwrap_or(format!("x")) }\n')
+    src.write_text('fn f(o: Option<String>) -> String { let _e = "😀中"; o.unwrap_or(format!("x{}", 1)) }\n')
     data = json.loads(run("check", "--no-cache", "--output-format", "json", str(src)).stdout)
     line = src.read_text().split("\n")[0]
     assert data[0]["start"] == {"line": 1, "column": line.index("unwrap_or") + 1}
@@ -134,7 +134,7 @@ def test_bad_files_are_skipped_with_a_message(tmp_path: Path):
     (tmp_path / "bad.rs").write_bytes(b"fn main() { let s = \"\xff\xfe\"; }\n")
     (tmp_path / "bin.rs").write_bytes(b"\x00\x01\x02")
     (tmp_path / "empty.rs").write_bytes(b"")
-    (tmp_path / "bom.rs").write_bytes(b"\xef\xbb\xbffn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n")
+    (tmp_path / "bom.rs").write_bytes(b"\xef\xbb\xbffn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x{}\", 1)) }\n")
     (tmp_path / "huge.rs").write_text("// x\n" * 100)
     (tmp_path / "ferrolens.toml").write_text("max_file_size = 200\n")
     proc = run("check", "--no-cache", "--output-format", "json", str(tmp_path), cwd=tmp_path)
@@ -148,7 +148,7 @@ def test_bad_files_are_skipped_with_a_message(tmp_path: Path):
 
 def test_bom_survives_fix(tmp_path: Path):
     src = tmp_path / "bom.rs"
-    src.write_bytes(b"\xef\xbb\xbffn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n")
+    src.write_bytes(b"\xef\xbb\xbffn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x{}\", 1)) }\n")
     run("check", "--no-cache", "--fix", str(src))
     assert src.read_bytes().startswith(b"\xef\xbb\xbffn f(o: Option<String>) -> String { o.unwrap_or_else(")
 
@@ -170,7 +170,7 @@ def test_usage_errors_exit_2(tmp_path: Path):
 
 
 def test_walk_skips_target_hidden_and_gitignored(tmp_path: Path):
-    body = "fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    body = "fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x{}\", 1)) }\n"
     for rel in ["src/a.rs", "target/debug/b.rs", ".hidden/c.rs", "gen/d.rs", "keep/e.rs"]:
         p = tmp_path / rel
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -199,7 +199,7 @@ def test_rules_and_rule_docs():
 
 
 def test_many_files_use_the_process_pool(tmp_path: Path):
-    body = "fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    body = "fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x{}\", 1)) }\n"
     for i in range(40):
         (tmp_path / f"f{i}.rs").write_text(body)
     data = json.loads(run("check", "--no-cache", "--jobs", "2", "--output-format", "json", str(tmp_path)).stdout)

@@ -102,13 +102,13 @@ def test_allow_comments_silence_every_finding(seed: bytes):
 
 
 def test_clippy_allow_attribute_silences_mirrored_rule():
-    code = b"#[allow(clippy::or_fun_call)]\nfn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    code = b"#[allow(clippy::or_fun_call)]\nfn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x{}\", 1)) }\n"
     assert ENGINE.analyze(SourceFile(code)) == []
-    inner = b"#![allow(clippy::or_fun_call)]\nfn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    inner = b"#![allow(clippy::or_fun_call)]\nfn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x{}\", 1)) }\n"
     assert ENGINE.analyze(SourceFile(inner)) == []
-    on_impl = b"struct S;\n#[allow(clippy::or_fun_call)]\nimpl S { fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) } }\n"
+    on_impl = b"struct S;\n#[allow(clippy::or_fun_call)]\nimpl S { fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x{}\", 1)) } }\n"
     assert ENGINE.analyze(SourceFile(on_impl)) == []
-    other = b"#[allow(clippy::needless_range_loop)]\nfn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"
+    other = b"#[allow(clippy::needless_range_loop)]\nfn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x{}\", 1)) }\n"
     assert [f.rule for f in ENGINE.analyze(SourceFile(other))] == ["eager_fallback"]
 
 
@@ -121,7 +121,7 @@ def test_a_raising_rule_is_isolated():
     broken = Rule(name="boom", group="test", summary="", docs="", check=boom)
     seen = []
     engine = Engine(RuleSelection((broken, all_rules()["eager_fallback"])), on_error=lambda r, e: seen.append(r.name))
-    findings = engine.analyze(SourceFile(b"fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x\")) }\n"))
+    findings = engine.analyze(SourceFile(b"fn f(o: Option<String>) -> String { o.unwrap_or(format!(\"x{}\", 1)) }\n"))
     assert [f.rule for f in findings] == ["eager_fallback"] and seen == ["boom"]
 
 

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from tree_sitter import Node, Query, QueryCursor
 
-from ferrolens.analyzers.model import Applicability, Edit, Finding, Fix, Related
+from ferrolens.analyzers.model import Applicability, Edit, Finding, Fix, Related, Severity
 from ferrolens.analyzers.source import SourceFile, rust_language
 from ferrolens.analyzers.summary import FileSummary
 
@@ -68,6 +68,7 @@ class Context:
         fix: Fix | None = None,
         alternatives: Iterable[Fix] = (),
         related: Iterable[Related] = (),
+        severity: Severity | None = None,
     ) -> Finding:
         start, end = (at.start_byte, at.end_byte) if isinstance(at, Node) else at
         return Finding(
@@ -78,6 +79,7 @@ class Context:
             fix=fix,
             alternatives=tuple(alternatives),
             related=tuple(related),
+            severity=severity,
         )
 
 

@@ -134,6 +134,7 @@ class Engine:
             out.extend(f.shifted(item.start_byte) for f in entry[0])
         cache.findings = new_findings
 
+        out = mark_hot_paths(src, summary, out)
         for rule in self._file_rules:
             out.extend(self._run(rule, ctx, root))
         if root.has_error and self._file_rules:
@@ -149,6 +150,8 @@ class Engine:
             if self._suppressed(src, f):
                 continue
             severity = sev.get(f.rule, f.severity)  # `_run` stamped the rule's default already
+            if f.hot:
+                severity = severity.raised()
             if severity != f.severity:
                 f = _with_severity(f, severity)
             result.append(f)
@@ -167,9 +170,7 @@ class Engine:
     def _run(self, rule: Rule, ctx: Context, node: Node) -> list[Finding]:
         ctx.rule = rule.name
         try:
-            return [
-                _with_severity(f, rule.severity) if f.severity != rule.severity else f for f in rule.check(ctx, node)
-            ]
+            return [_with_severity(f, rule.severity) if f.severity is None else f for f in rule.check(ctx, node)]
         except Exception as exc:  # one broken rule must not take the others down
             if self.on_error is not None:
                 self.on_error(rule, exc)
@@ -232,6 +233,47 @@ def _with_severity(f: Finding, severity: Severity) -> Finding:
     from dataclasses import replace
 
     return replace(f, severity=severity)
+
+
+HOT_GROUPS = {"perf"}
+LOOP_TYPES = ("for_expression", "while_expression", "loop_expression")
+
+
+def mark_hot_paths(src: SourceFile, summary: FileSummary, findings: list[Finding]) -> list[Finding]:
+    """Perf findings inside a loop body, or in a function this file calls from a loop, are on a hot
+    path: the message says so and `finish` raises the severity one step."""
+    rules = all_rules()
+    out = []
+    for f in findings:
+        rule = rules.get(f.rule)
+        if rule is None or rule.group not in HOT_GROUPS:
+            out.append(f)
+            continue
+        note = _hot_note(src, summary, f, rule.own_loops)
+        if note:
+            from dataclasses import replace
+
+            f = replace(f, hot=True, message=f"{f.message} (hot path: {note})")
+        out.append(f)
+    return out
+
+
+def _hot_note(src: SourceFile, summary: FileSummary, f: Finding, own_loops: int) -> str | None:
+    node = src.root.descendant_for_byte_range(f.start, f.end)
+    loops = 0
+    while node is not None and node.parent is not None:
+        parent = node.parent
+        if parent.type in LOOP_TYPES and parent.child_by_field_name("body") == node:
+            loops += 1
+        if parent.type == "function_item":
+            break
+        node = parent
+    if loops > own_loops:
+        return "inside a loop"
+    name = parent.child_by_field_name("name") if node is not None and node.parent is not None else None
+    if name is not None and name.text.decode() in summary.loop_calls:
+        return f"`{name.text.decode()}` is called from a loop in this file"
+    return None
 
 
 def error_ranges(root: Node) -> list[tuple[int, int]]:

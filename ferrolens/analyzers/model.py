@@ -77,11 +77,12 @@ class Finding:
     start: int
     end: int
     message: str
-    severity: Severity = Severity.WARNING
+    severity: Severity | None = None  # None: the rule's default (stamped by the engine)
     fix: Fix | None = None
     # further fixes offered as non-preferred actions, never applied in batch (e.g. Option vs Result)
     alternatives: tuple[Fix, ...] = ()
     related: tuple[Related, ...] = field(default=())
+    hot: bool = False  # on a hot path (in a loop, or in a function called from one): one step more severe
 
     def shifted(self, delta: int) -> "Finding":
         if delta == 0:

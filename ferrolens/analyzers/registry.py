@@ -46,6 +46,8 @@ class Rule:
     # cached per item; "file": the rule reads other items and runs on every analysis of the file
     scope: str = "item"
     node_types: frozenset[str] = field(default_factory=frozenset)  # item kinds worth checking; empty = all
+    # loops that are part of what the rule flags (the loop a `remove` sits in): not counted as a hot path
+    own_loops: int = 0
 
     def docs_markdown(self) -> str:
         head = [f"# {self.name}", "", f"*{self.summary}*", ""]

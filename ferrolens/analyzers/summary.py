@@ -18,12 +18,16 @@ class FileSummary:
     methods: dict[tuple[str, str], str] = field(default_factory=dict)  # (impl type, method) -> return type
     fields: dict[tuple[str, str], str] = field(default_factory=dict)  # (struct, field) -> type text
     const_fns: set[str] = field(default_factory=set)  # `name` and `Owner::name` of const fns: cheap to call
+    # names of functions and methods called inside a loop body (hot-path evidence; not in the digest,
+    # since findings are marked hot after caching)
+    loop_calls: set[str] = field(default_factory=set)
 
     def merge(self, other: "FileSummary") -> None:
         self.functions.update(other.functions)
         self.methods.update(other.methods)
         self.fields.update(other.fields)
         self.const_fns |= other.const_fns
+        self.loop_calls |= other.loop_calls
 
     def digest(self) -> int:
         return hash(
@@ -65,8 +69,39 @@ def impl_type_name(node: Node, data: bytes) -> str | None:
     return text.rsplit("::", 1)[-1] or None
 
 
+_LOOP_BODIES = (b"for", b"while", b"loop")
+
+
+def _loop_calls(item: Node, data: bytes) -> set[str]:
+    """Names called inside loop bodies below `item` (free functions, methods, `Type::f` paths)."""
+    if not any(k in data[item.start_byte : item.end_byte] for k in _LOOP_BODIES):
+        return set()
+    out: set[str] = set()
+    stack = [(item, False)]
+    while stack:
+        node, hot = stack.pop()
+        if hot and node.type == "call_expression":
+            func = node.child_by_field_name("function")
+            if func is not None and func.type == "generic_function":
+                func = func.child_by_field_name("function")
+            if func is not None:
+                name = func.child_by_field_name("field") if func.type == "field_expression" else (
+                    func.child_by_field_name("name") if func.type == "scoped_identifier" else func
+                )
+                if name is not None and name.type in ("identifier", "field_identifier"):
+                    out.add(_text(data, name))
+        for child in node.children:
+            inner = hot or (
+                node.type in ("for_expression", "while_expression", "loop_expression")
+                and node.child_by_field_name("body") == child
+            )
+            stack.append((child, inner))
+    return out
+
+
 def summarize_item(item: Node, data: bytes) -> FileSummary:
     out = FileSummary()
+    out.loop_calls = _loop_calls(item, data)
     if item.type == "function_item":
         name = _text(data, item.child_by_field_name("name"))
         ret = _text(data, item.child_by_field_name("return_type"))

@@ -16,7 +16,7 @@ URI = "file:///work/demo/src/lib.rs"
 # The emoji is 2 UTF-16 units and 4 UTF-8 bytes; the CJK characters 1 unit and 3 bytes each.
 SRC = (
     "fn greet(o: Option<String>) -> String {\n"
-    '    let tag = "😀中文"; let s = o.unwrap_or(format!("{tag}"));\n'
+    '    let tag = "😀中文"; let s = o.unwrap_or(format!("{tag}!"));\n'
     "    s\n"
     "}\n"
 )
@@ -115,8 +115,8 @@ async def test_incremental_edits_with_multibyte_text(client, enc):
     diags = await wait_for_diagnostics(client, URI, 2)
     assert [d.range.start for d in diags] == [pos(text, text.index("unwrap_or"), enc)]
     # 2. replace `format!(..)` by a literal: the finding goes away
-    a = text.index('format!("{tag}")')
-    b = a + len('format!("{tag}")')
+    a = text.index('format!("{tag}!")')
+    b = a + len('format!("{tag}!")')
     client.text_document_did_change(
         lsp.DidChangeTextDocumentParams(
             lsp.VersionedTextDocumentIdentifier(uri=URI, version=3),
@@ -202,7 +202,7 @@ LOOP_SRC = (
     "        line.push_str(r);\n"
     "        n += line.len();\n"
     "    }\n"
-    "    n + o.unwrap_or(format!(\"ü😀\")).len() + mystery().unwrap_or(vec![1]).len()\n"
+    "    n + o.unwrap_or(format!(\"ü😀{}\", 1)).len() + mystery().unwrap_or(vec![1]).len()\n"
     "}\n"
 )
 
@@ -228,7 +228,7 @@ async def test_code_actions(client, enc, versioned):
     fx = next(a for a in preferred if a.diagnostics[0].code == "eager_fallback")
     assert (fx.edit.document_changes is not None) == versioned
     fixed = apply_text_edits(LOOP_SRC, edits_of(fx), enc)
-    assert 'o.unwrap_or_else(|| format!("ü😀"))' in fixed
+    assert 'o.unwrap_or_else(|| format!("ü😀{}", 1))' in fixed
     # suppress on this line
     sup = next(a for a in actions if a.title == "Suppress alloc_in_loop on this line")
     suppressed = apply_text_edits(LOOP_SRC, edits_of(sup), enc)

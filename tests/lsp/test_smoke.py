@@ -2,7 +2,7 @@ from lsprotocol import types as lsp
 
 from lsp_support import capabilities, wait_for_diagnostics
 
-SRC = "fn f(o: Option<String>) -> String {\n    o.unwrap_or(format!(\"x\"))\n}\n"
+SRC = "fn f(o: Option<String>) -> String {\n    o.unwrap_or(format!(\"x{}\", 1))\n}\n"
 
 
 async def test_smoke(client):
