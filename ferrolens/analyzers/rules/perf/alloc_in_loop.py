@@ -243,4 +243,5 @@ RULE = Rule(
     check=check,
     fix=FixKind.SOMETIMES,
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#reusing-collections",
+    own_loops=1,
 )

@@ -1,0 +1,51 @@
+"""Perf findings on a hot path say so and are one severity step higher."""
+
+from ferrolens.analyzers.engine import Engine, RuleSelection
+from ferrolens.analyzers.model import Severity
+from ferrolens.analyzers.registry import all_rules
+from ferrolens.analyzers.source import SourceFile
+
+SRC = b"""
+fn cold() -> String {
+    format!("cold")
+}
+
+fn helper() -> String {
+    format!("called from a loop")
+}
+
+fn driver(n: usize) -> usize {
+    let mut total = 0;
+    for _ in 0..n {
+        total += helper().len();
+        total += format!("in the loop").len();
+    }
+    let header = format!("{}", "loop header only");
+    total + header.len()
+}
+"""
+
+
+def findings(severities=None):
+    engine = Engine(RuleSelection((all_rules()["format_literal"],), severities or {}))
+    src = SourceFile(SRC)
+    return {src.data[f.start : f.end].decode(): f for f in engine.analyze(src)}
+
+
+def test_hot_paths_are_marked_and_raised():
+    got = findings()
+    base = all_rules()["format_literal"].severity
+    cold = got['format!("cold")']
+    assert not cold.hot and cold.severity == base and "hot path" not in cold.message
+    called = got['format!("called from a loop")']
+    assert called.hot and called.severity == base.raised()
+    assert "`helper` is called from a loop" in called.message
+    inside = got['format!("in the loop")']
+    assert inside.hot and "inside a loop" in inside.message
+    assert not got['format!("{}", "loop header only")'].hot
+
+
+def test_configured_severity_is_raised_too():
+    got = findings({"format_literal": Severity.HINT})
+    assert got['format!("in the loop")'].severity == Severity.INFO
+    assert got['format!("cold")'].severity == Severity.HINT
