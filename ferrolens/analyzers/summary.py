@@ -21,6 +21,7 @@ class FileSummary:
     # names of functions and methods called inside a loop body (hot-path evidence; not in the digest,
     # since findings are marked hot after caching)
     loop_calls: set[str] = field(default_factory=set)
+    consts: dict[str, str] = field(default_factory=dict)  # const NAME -> its value's text
 
     def merge(self, other: "FileSummary") -> None:
         self.functions.update(other.functions)
@@ -28,6 +29,7 @@ class FileSummary:
         self.fields.update(other.fields)
         self.const_fns |= other.const_fns
         self.loop_calls |= other.loop_calls
+        self.consts.update(other.consts)
 
     def digest(self) -> int:
         return hash(
@@ -36,6 +38,7 @@ class FileSummary:
                 tuple(sorted(self.methods.items())),
                 tuple(sorted(self.fields.items())),
                 tuple(sorted(self.const_fns)),
+                tuple(sorted(self.consts.items())),
             )
         )
 
@@ -113,6 +116,10 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
             out.methods[(owner, name)] = ret
         elif item.parent is not None and item.parent.type in ("source_file", "declaration_list"):
             out.functions[name] = ret
+    elif item.type == "const_item":
+        value = item.child_by_field_name("value")
+        if value is not None:
+            out.consts[_text(data, item.child_by_field_name("name"))] = _text(data, value)
     elif item.type == "struct_item":
         name = _text(data, item.child_by_field_name("name"))
         body = item.child_by_field_name("body")
