@@ -1,0 +1,97 @@
+"""missing_size_hint: a local iterator that never tells `collect` how many items to expect."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from ferrolens.analyzers.context import Context
+from ferrolens.analyzers.model import Severity
+from ferrolens.analyzers.registry import FixKind, Rule
+from ferrolens.analyzers.syntax import path_last
+
+DOCS = """
+## What it does
+Flags `impl Iterator for T` blocks that define `next` but not `size_hint`, when `T` is a struct or enum
+declared in the same file (so the author can add it).
+
+## Why it matters
+`collect`, `extend` and `Vec::from_iter` call `size_hint` first to reserve room. The default answer is
+`(0, None)`: "no idea", so the collection starts small and reallocates as it grows, copying its
+contents each time. An iterator that knows its bounds (it walks a slice, counts down a range, or
+knows how many items remain) can report them, and the consumer then allocates once.
+
+## Example
+```rust
+struct Countdown(u32);
+
+impl Iterator for Countdown {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> {
+        if self.0 == 0 { return None; }
+        self.0 -= 1;
+        Some(self.0)
+    }
+}
+```
+
+## Use instead
+```rust
+impl Iterator for Countdown {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> { /* as before */ }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0 as usize, Some(self.0 as usize))
+    }
+}
+```
+
+## Fix safety
+No fix: only the author knows the bounds. A lower bound that is too high or an upper bound that is
+too low is a logic error, so report `(0, None)` for anything you cannot bound.
+"""
+
+IMPLS = """
+(impl_item trait: (_) @trait type: (_) @type body: (declaration_list) @body) @impl
+"""
+LOCAL_TYPES = """
+(struct_item name: (type_identifier) @name)
+(enum_item name: (type_identifier) @name)
+"""
+
+
+def check(ctx: Context, root: Node):
+    local = {ctx.text(m["name"][0]) for m in ctx.matches(LOCAL_TYPES, root)}
+    for m in ctx.matches(IMPLS, root):
+        trait = ctx.text(m["trait"][0]).replace(" ", "")
+        if trait not in ("Iterator", "std::iter::Iterator", "core::iter::Iterator", "iter::Iterator"):
+            continue
+        ty = m["type"][0]
+        base = ty.child_by_field_name("type") if ty.type == "generic_type" else ty
+        name = path_last(ctx.text(base))
+        if name not in local:
+            continue
+        fns = {
+            ctx.text(c.child_by_field_name("name"))
+            for c in m["body"][0].named_children
+            if c.type == "function_item"
+        }
+        if "next" not in fns or "size_hint" in fns:
+            continue
+        impl = m["impl"][0]
+        yield ctx.finding(
+            (impl.start_byte, m["body"][0].start_byte),
+            f"`{name}` implements `Iterator` without `size_hint`: `collect` and `extend` cannot reserve room up front",
+        )
+
+
+RULE = Rule(
+    name="missing_size_hint",
+    group="perf",
+    summary="A local `Iterator` impl without `size_hint`; consumers cannot pre-allocate",
+    docs=DOCS,
+    check=check,
+    severity=Severity.INFO,
+    fix=FixKind.NONE,
+    scope="file",
+    source="https://nnethercote.github.io/perf-book/iterators.html",
+)
