@@ -148,3 +148,15 @@ def _tokens(node: Node) -> list[bytes]:
             out.append(d.text or b"")
     return out
 
+
+def element_name(v: str, taken: set[str]) -> str:
+    """A name for one element of the collection `v` (`rows` -> `row`), not clashing with `taken`."""
+    last = v.rsplit(".", 1)[-1]
+    base = last[:-1] if len(last) > 3 and last.endswith("s") and not last.endswith("ss") else "item"
+    name = base if base != last else "item"
+    n = 2
+    candidate = name
+    while candidate in taken:
+        candidate = f"{name}{n}"
+        n += 1
+    return candidate

@@ -9,7 +9,7 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context, fix, replace_node
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import enclosing_function, is_method, same_expr, unparen
+from ferrolens.analyzers.syntax import enclosing_function, is_method, unparen
 from ferrolens.analyzers.types import find_binding
 
 DOCS = """

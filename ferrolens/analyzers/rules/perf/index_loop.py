@@ -7,7 +7,7 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context, delete_statement, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import descendants, enclosing_function, identifiers, is_method, same_expr, unparen
+from ferrolens.analyzers.syntax import descendants, element_name, enclosing_function, identifiers, is_method, same_expr, unparen
 from ferrolens.analyzers.types import find_binding, value_type
 
 DOCS = """
@@ -203,7 +203,7 @@ def check(ctx: Context, item: Node):
         mutable = any(u.kind in ("write", "mutref", "field_write") for u in uses)
         fn = enclosing_function(loop)
         taken = {t for _, t in identifiers(fn, data)} if fn is not None else set()
-        x = _element_name(v_text, taken)
+        x = element_name(v_text, taken)
         edits = []
         for u in uses:
             rep = x if u.kind in ("ref", "mutref", "receiver", "field", "field_write") else f"*{x}"
@@ -221,18 +221,6 @@ def check(ctx: Context, item: Node):
             f"`{v_text}[{i}]` is bounds-checked on every iteration; iterate over `{v_text}` instead",
             fix=fix(f"Iterate with `{source}`", *edits),
         )
-
-
-def _element_name(v: str, taken: set[str]) -> str:
-    last = v.rsplit(".", 1)[-1]
-    base = last[:-1] if len(last) > 3 and last.endswith("s") and not last.endswith("ss") else "item"
-    name = base if base != last else "item"
-    n = 2
-    candidate = name
-    while candidate in taken:
-        candidate = f"{name}{n}"
-        n += 1
-    return candidate
 
 
 RULE = Rule(
