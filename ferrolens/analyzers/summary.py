@@ -87,10 +87,13 @@ def _loop_calls(item: Node, data: bytes) -> set[str]:
             func = node.child_by_field_name("function")
             if func is not None and func.type == "generic_function":
                 func = func.child_by_field_name("function")
-            if func is not None:
-                name = func.child_by_field_name("field") if func.type == "field_expression" else (
-                    func.child_by_field_name("name") if func.type == "scoped_identifier" else func
-                )
+            name = None
+            if func is not None and func.type == "field_expression":
+                # `.name()` only on `self`: other receivers may be std types whose methods share names
+                recv = func.child_by_field_name("value")
+                name = func.child_by_field_name("field") if recv is not None and recv.type == "self" else None
+            elif func is not None:
+                name = func.child_by_field_name("name") if func.type == "scoped_identifier" else func
                 if name is not None and name.type in ("identifier", "field_identifier"):
                     out.add(_text(data, name))
         for child in node.children:

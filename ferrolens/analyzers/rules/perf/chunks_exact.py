@@ -9,15 +9,17 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context, fix, replace_node
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import enclosing_function, is_method, unparen
-from ferrolens.analyzers.types import find_binding
+from ferrolens.analyzers.syntax import enclosing_function, identifiers, is_method, method_call, unparen
+from ferrolens.analyzers.types import find_binding, value_type
 
 DOCS = """
 ## What it does
 Flags `chunks(N)`, `rchunks(N)`, `chunks_mut(N)` and `rchunks_mut(N)` with a constant chunk size.
 When the length is provably a multiple of `N` (an array whose declared length `N` divides, or an
 `assert!(x.len() % N == 0)` earlier in the function), it offers the `_exact` variant as a fix.
-Otherwise it is a hint: `chunks_exact(N)` plus `remainder()` for the tail.
+Otherwise, when the receiver is evidently a slice, `Vec` or array and the chunks are indexed with
+constants where they are consumed (`c[0]`), it is a hint: `chunks_exact(N)` plus `remainder()` for the
+tail.
 
 ## Why it matters
 With `chunks`, every chunk may be shorter than `N`, so the compiler cannot drop bounds checks on
@@ -96,6 +98,31 @@ def _asserted_multiple(ctx: Context, call: Node, recv: Node, size: str) -> bool:
     return False
 
 
+def _indexes_chunk(ctx: Context, call: Node) -> bool:
+    """The chunks are indexed with constants (`c[0]`) where they are consumed: what `_exact` speeds up."""
+    parent = call.parent
+    name = body = None
+    if parent is not None and parent.type == "for_expression" and parent.child_by_field_name("value") == call:
+        pat, body = parent.child_by_field_name("pattern"), parent.child_by_field_name("body")
+        name = ctx.text(pat) if pat is not None and pat.type == "identifier" else None
+    else:
+        consumer = method_call(parent.parent) if parent is not None and parent.type == "field_expression" else None
+        clo = unparen(consumer.args[0]) if consumer is not None and consumer.args else None
+        if clo is not None and clo.type == "closure_expression":
+            params = clo.child_by_field_name("parameters")
+            pats = params.named_children if params is not None else []
+            name = ctx.text(pats[0]) if len(pats) == 1 and pats[0].type == "identifier" else None
+            body = clo.child_by_field_name("body")
+    if name is None or body is None:
+        return False
+    for ident, text in identifiers(body, ctx.src.data):
+        p = ident.parent
+        if text == name and p is not None and p.type == "index_expression" and p.named_children[0] == ident:
+            if unparen(p.named_children[-1]).type == "integer_literal":
+                return True
+    return False
+
+
 def check(ctx: Context, item: Node):
     for m in ctx.matches("(call_expression) @call", item):
         call = m["call"][0]
@@ -105,22 +132,32 @@ def check(ctx: Context, item: Node):
         size = _constant(ctx, mc.args[0])
         if size is None:
             continue
-        exact = METHODS[mc.name]
         n = _int(ctx.summary.consts.get(size, "") if size[:1].isalpha() else size)
+        if n == 0:
+            continue
+        exact = METHODS[mc.name]
         length = _known_length(ctx, mc.receiver)
-        proven = (n is not None and n > 0 and length is not None and length % n == 0) or _asserted_multiple(ctx, call, mc.receiver, size)
+        proven = (n is not None and length is not None and length % n == 0) or _asserted_multiple(ctx, call, mc.receiver, size)
         if proven:
             yield ctx.finding(
                 mc.name_node,
                 f"every chunk has exactly {size} elements here; `{exact}` lets the compiler drop bounds checks",
                 fix=fix(f"Use `{exact}`", replace_node(mc.name_node, exact)),
             )
-        else:
+        elif _slice_like(ctx, mc.receiver) and _indexes_chunk(ctx, call):
             yield ctx.finding(
                 mc.name_node,
-                f"with a constant chunk size, `{exact}({size})` plus `remainder()` for the tail lets the compiler drop bounds checks",
+                f"the chunks are indexed, and each bounds check stays because the last chunk may be short; "
+                f"`{exact}({size})` plus `remainder()` for the tail lets the compiler drop them",
                 severity=Severity.HINT,
             )
+
+
+def _slice_like(ctx: Context, recv: Node) -> bool:
+    recv = unparen(recv)
+    if is_method(recv, "as_bytes", "as_slice", "as_mut_slice", "as_bytes_mut") is not None:
+        return True
+    return value_type(ctx, recv) in ("Vec", "array", "slice")
 
 
 RULE = Rule(

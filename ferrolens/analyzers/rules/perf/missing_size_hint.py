@@ -12,7 +12,9 @@ from ferrolens.analyzers.syntax import path_last
 DOCS = """
 ## What it does
 Flags `impl Iterator for T` blocks that define `next` but not `size_hint`, when `T` is a struct or enum
-declared in the same file (so the author can add it).
+declared in the same file (so the author can add it) and `next` shows that the count is knowable: it
+pulls from an inner iterator field (`self.inner.next()`), walks a field whose `len()` it reads, or
+counts a field down (`self.remaining -= 1`).
 
 ## Why it matters
 `collect`, `extend` and `Vec::from_iter` call `size_hint` first to reserve room. The default answer is
@@ -53,10 +55,31 @@ too low is a logic error, so report `(0, None)` for anything you cannot bound.
 IMPLS = """
 (impl_item trait: (_) @trait type: (_) @type body: (declaration_list) @body) @impl
 """
+EVIDENCE = """
+(call_expression function: (field_expression value: (field_expression value: (self) field: (_) @f) field: (field_identifier) @m))
+(compound_assignment_expr left: (field_expression value: (self) field: (_) @f) operator: _ @op)
+"""
 LOCAL_TYPES = """
 (struct_item name: (type_identifier) @name)
 (enum_item name: (type_identifier) @name)
 """
+
+
+def _bound_evidence(ctx: Context, next_fn: Node) -> str | None:
+    """How `next` shows that the number of remaining items is knowable, if it does."""
+    body = next_fn.child_by_field_name("body")
+    if body is None:
+        return None
+    for m in ctx.matches(EVIDENCE, body):
+        method = ctx.text(m["m"][0]) if "m" in m else None
+        field = ctx.text(m["f"][0])
+        if method in ("next", "next_back"):
+            return f"it pulls from `self.{field}`, whose `size_hint` it can pass on"
+        if method == "len":
+            return f"it walks `self.{field}`, whose length is known"
+        if "op" in m and ctx.text(m["op"][0]) == "-=":
+            return f"it counts `self.{field}` down"
+    return None
 
 
 def check(ctx: Context, root: Node):
@@ -71,16 +94,17 @@ def check(ctx: Context, root: Node):
         if name not in local:
             continue
         fns = {
-            ctx.text(c.child_by_field_name("name"))
-            for c in m["body"][0].named_children
-            if c.type == "function_item"
+            ctx.text(c.child_by_field_name("name")): c for c in m["body"][0].named_children if c.type == "function_item"
         }
         if "next" not in fns or "size_hint" in fns:
             continue
+        how = _bound_evidence(ctx, fns["next"])
+        if how is None:
+            continue  # nothing shows the count is knowable: `(0, None)` may be the honest answer
         impl = m["impl"][0]
         yield ctx.finding(
             (impl.start_byte, m["body"][0].start_byte),
-            f"`{name}` implements `Iterator` without `size_hint`: `collect` and `extend` cannot reserve room up front",
+            f"`{name}` implements `Iterator` without `size_hint`: `collect` and `extend` cannot reserve room up front ({how})",
         )
 
 
