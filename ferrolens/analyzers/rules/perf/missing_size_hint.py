@@ -13,8 +13,8 @@ DOCS = """
 ## What it does
 Flags `impl Iterator for T` blocks that define `next` but not `size_hint`, when `T` is a struct or enum
 declared in the same file (so the author can add it) and `next` shows that the count is knowable: it
-pulls from an inner iterator field (`self.inner.next()`), walks a field whose `len()` it reads, or
-counts a field down (`self.remaining -= 1`).
+pulls from an inner iterator field (`self.inner.next()`), steps an index field by one through a field whose `len()` it reads, or
+counts a field down (`self.remaining -= 1`), or re-slices a field (`self.rest = &self.rest[n..]`).
 
 ## Why it matters
 `collect`, `extend` and `Vec::from_iter` call `size_hint` first to reserve room. The default answer is
@@ -57,7 +57,10 @@ IMPLS = """
 """
 EVIDENCE = """
 (call_expression function: (field_expression value: (field_expression value: (self) field: (_) @f) field: (field_identifier) @m))
-(compound_assignment_expr left: (field_expression value: (self) field: (_) @f) operator: _ @op)
+(compound_assignment_expr left: (field_expression value: (self) field: (_) @f) operator: _ @op right: (_) @v)
+(assignment_expression
+  left: (field_expression value: (self) field: (_) @f)
+  right: (reference_expression value: (index_expression (field_expression value: (self) field: (_) @g))))
 """
 LOCAL_TYPES = """
 (struct_item name: (type_identifier) @name)
@@ -70,15 +73,25 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> str | None:
     body = next_fn.child_by_field_name("body")
     if body is None:
         return None
+    walked = steps = None
     for m in ctx.matches(EVIDENCE, body):
-        method = ctx.text(m["m"][0]) if "m" in m else None
         field = ctx.text(m["f"][0])
-        if method in ("next", "next_back"):
-            return f"it pulls from `self.{field}`, whose `size_hint` it can pass on"
-        if method == "len":
-            return f"it walks `self.{field}`, whose length is known"
-        if "op" in m and ctx.text(m["op"][0]) == "-=":
+        if "g" in m:
+            if ctx.text(m["g"][0]) == field:
+                return f"it advances through the slice `self.{field}`, whose length is known"
+            continue
+        if "m" in m:
+            method = ctx.text(m["m"][0])
+            if method in ("next", "next_back"):
+                return f"it pulls from `self.{field}`, whose `size_hint` it can pass on"
+            if method == "len":
+                walked = walked or field
+        elif ctx.text(m["op"][0]) == "-=":
             return f"it counts `self.{field}` down"
+        elif ctx.text(m["op"][0]) == "+=" and ctx.text(m["v"][0]) == "1":
+            steps = steps or field
+    if walked and steps:
+        return f"it steps `self.{steps}` through `self.{walked}`, whose length is known"
     return None
 
 
