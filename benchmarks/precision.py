@@ -58,12 +58,30 @@ def context(f: dict, around: int = 3) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--show", help="print the unreviewed sampled findings of this rule (or `all`)")
+    ap.add_argument(
+        "--record",
+        nargs="+",
+        metavar=("RULE", "VERDICT"),
+        help="record verdicts for RULE's unreviewed sample, in --show order: `tp` or `fp:why`",
+    )
     args = ap.parse_args()
     if not REGISTRY.is_dir():
         sys.exit("no crate sources: apt-get install librust-regex-dev librust-serde-dev librust-syn-dev ...")
     findings = run_check()
     verdicts = json.loads(VERDICTS.read_text()) if VERDICTS.exists() else {}
     picked = sample(findings)
+    if args.record:
+        rule, given = args.record[0], args.record[1:]
+        pending = [f for f in picked.get(rule, []) if key(f) not in verdicts]
+        if len(given) != len(pending):
+            sys.exit(f"{len(pending)} unreviewed findings of {rule}, {len(given)} verdicts given")
+        for f, v in zip(pending, given):
+            verdict, _, note = v.partition(":")
+            if verdict not in ("tp", "fp"):
+                sys.exit(f"bad verdict {v!r}")
+            verdicts[key(f)] = {"verdict": verdict, "note": note, "message": f["message"]}
+        VERDICTS.write_text(json.dumps(dict(sorted(verdicts.items())), indent=1) + "\n")
+        return 0
     if args.show:
         for rule, fs in sorted(picked.items()):
             if args.show not in ("all", rule):

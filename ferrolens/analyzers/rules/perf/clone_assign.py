@@ -13,7 +13,10 @@ DOCS = """
 ## What it does
 Flags an assignment `a = b.clone()`, `a = b.to_owned()` or `a = b.to_string()` (the latter when `b` is
 evidently a string) whose target already holds a value: a struct field, a dereferenced place
-(`*a`), or a local binding that was initialised when it was declared or is a parameter.
+(`*a`), or a local binding that was initialised when it was declared or is a parameter. For `clone()`,
+the target or source must evidently be a type that owns a reusable buffer (`String`, `Vec`, `PathBuf`,
+`OsString`, a std collection or a `Box`); other types mostly keep `Clone`'s default `clone_from`,
+which gains nothing.
 
 ## Why it matters
 `clone()` builds a brand-new value and the assignment then drops the old one: one allocation and one
@@ -41,6 +44,7 @@ moved before the assignment.
 """
 
 METHODS = ("clone", "to_owned", "to_string")
+BUFFERS = {"String", "Vec", "PathBuf", "OsString", "VecDeque", "HashMap", "HashSet", "BTreeMap", "BTreeSet", "BinaryHeap", "Box"}
 PLACE_SAFE_PARENTS = {"field_expression", "reference_expression", "token_tree", "index_expression"}
 
 
@@ -108,6 +112,11 @@ def check(ctx: Context, item: Node):
         source = unparen(mc.receiver)
         if mc.name == "to_string" and value_type(ctx, source) not in ("str", "String"):
             continue
+        if mc.name == "clone" and not ({value_type(ctx, unparen(left)), value_type(ctx, source)} & BUFFERS):
+            continue  # without a buffer to reuse, `clone_from` gains nothing (and most types keep the default)
+        fn = enclosing_function(assign)
+        if fn is not None and ctx.text(fn.child_by_field_name("name")) == "clone_from":
+            continue  # the implementation of clone_from itself
         root = _root(left)
         if root is None:
             continue
