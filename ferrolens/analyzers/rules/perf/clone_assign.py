@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, fix, replace_node
@@ -45,6 +47,7 @@ moved before the assignment.
 
 METHODS = ("clone", "to_owned", "to_string")
 BUFFERS = {"String", "Vec", "PathBuf", "OsString", "VecDeque", "HashMap", "HashSet", "BTreeMap", "BTreeSet", "BinaryHeap", "Box"}
+EMPTY = re.compile(r"^(?:[\w:]*::)?(?:new|default)\(\)$|^vec!\[\s*\]$|^Default::default\(\)$")
 PLACE_SAFE_PARENTS = {"field_expression", "reference_expression", "token_tree", "index_expression"}
 
 
@@ -85,11 +88,13 @@ def _holds_value(ctx: Context, target: Node, root: Node, assign: Node) -> bool:
     # between the declaration and the assignment, the binding must only be borrowed
     name = ctx.text(target)
     fn = enclosing_function(assign)
+    used = False
     for d in descendants(fn):
         if d.type != "identifier" or d.text.decode() != name or d == target:
             continue
         if not (decl.end_byte <= d.start_byte < assign.start_byte):
             continue
+        used = True
         parent = d.parent
         if parent is None:
             return False
@@ -100,6 +105,9 @@ def _holds_value(ctx: Context, target: Node, root: Node, assign: Node) -> bool:
         if parent.type == "assignment_expression" and parent.child_by_field_name("left") == d:
             continue
         return False
+    value = decl.child_by_field_name("value") if decl.type == "let_declaration" else None
+    if not used and value is not None and EMPTY.match(ctx.text(value)):
+        return False  # still the empty value it was created as: no buffer to reuse
     return True
 
 
