@@ -78,8 +78,11 @@ def _range_target(ctx: Context, loop: Node) -> tuple[Node, Node | None] | None:
     if mc is None or mc.args:
         return None
     v = unparen(mc.receiver)
-    if v.type not in ("identifier", "field_expression", "self"):
-        return None
+    root = v
+    while root.type == "field_expression":
+        root = unparen(root.child_by_field_name("value"))
+    if root.type not in ("identifier", "self"):
+        return None  # a path through calls or indexes: we cannot tell what the loop changes
     return v, decl
 
 
@@ -121,6 +124,49 @@ def _classify(ctx: Context, index: Node) -> Use | None:
     return Use(index, "read")
 
 
+def _rebinds(ctx: Context, body: Node, i: str) -> bool:
+    """`let i = ...` inside the body: later `v[i]` index with another value."""
+    return any(ctx.text(m["p"][0]) == i for m in ctx.matches("(let_declaration pattern: (identifier) @p)", body))
+
+
+def _mutates(ctx: Context, d: Node, v: Node) -> bool:
+    """Whether this mention of v's variable may change v: a non-read-only method call on v (or on the
+    variable itself), `&mut`, or an assignment."""
+    cur = d
+    while cur.parent is not None and cur.parent.type == "field_expression" and cur.parent.child_by_field_name("value") == cur:
+        parent = cur.parent
+        call = parent.parent
+        if call is not None and call.type == "call_expression" and call.child_by_field_name("function") == parent:
+            return ctx.text(parent.child_by_field_name("field")) not in READ_ONLY
+        cur = parent
+    parent = cur.parent
+    if parent is None:
+        return True
+    if parent.type == "reference_expression":
+        return any(c.type == "mutable_specifier" for c in parent.children)
+    if parent.type in ("assignment_expression", "compound_assignment_expr") and parent.child_by_field_name("left") == cur:
+        return True
+    if parent.type == "index_expression" and parent.named_children[0] == cur:
+        return _mutates(ctx, parent, v)
+    if parent.type == "arguments":
+        return True  # passed by value (moved) or a `&mut` param we cannot see
+    return False
+
+
+def _other_mentions(ctx: Context, body: Node, v: Node, covered: list[tuple[int, int]]) -> str | None:
+    """"mutated" if the body may change v outside the `v[i]` uses, "read" if it reads it, else None."""
+    root = v
+    while root.type == "field_expression":
+        root = unparen(root.child_by_field_name("value"))
+    found = None
+    for d in descendants(body):
+        if d.type in ("identifier", "self") and d.text == root.text and not any(a <= d.start_byte < b for a, b in covered):
+            if _mutates(ctx, d, v):
+                return "mutated"
+            found = "read"
+    return found
+
+
 def check(ctx: Context, item: Node):
     data = ctx.src.data
     for m in ctx.matches("(for_expression pattern: (identifier) @i body: (block) @body) @loop", item):
@@ -134,7 +180,7 @@ def check(ctx: Context, item: Node):
         uses: list[Use] = []
         other_slices: set[str] = set()
         i_elsewhere = False
-        blocked = False
+        blocked = mutated = False
         for ident, text in identifiers(body, data):
             if text != i:
                 continue
@@ -144,7 +190,7 @@ def check(ctx: Context, item: Node):
                 if same_expr(obj, v):
                     use = _classify(ctx, parent)
                     if use is None:
-                        blocked = True
+                        mutated = True
                     else:
                         uses.append(use)
                 else:
@@ -165,25 +211,22 @@ def check(ctx: Context, item: Node):
                     if name in FORMAT_MACROS and (method is None or not is_call or ctx.text(method) in READ_ONLY):
                         uses.append(Use((obj.start_byte, parent.end_byte), "field" if method is not None else "macro"))
                         continue
+                if obj is not None and obj.type == "identifier" and ctx.text(obj) != v_text:
+                    other_slices.add(ctx.text(obj))
+                    continue
                 blocked = True
                 continue
             i_elsewhere = True
         if not uses:
             continue
-        # any other mention of v in the body blocks the rewrite (it would be borrowed by the loop)
-        root = v
-        while root.type == "field_expression":
-            root = unparen(root.child_by_field_name("value"))
-        covered = [(u.start, u.end) for u in uses]
-        for ident, text in identifiers(body, data):
-            if text == ctx.text(root) and not any(a <= ident.start_byte < b for a, b in covered):
-                blocked = True
-        if root.type == "self":
-            for d in descendants(body):
-                if d.type == "self" and not any(a <= d.start_byte < b for a, b in covered):
-                    blocked = True
-                    break
         seq = value_type(ctx, v)
+        if seq not in SEQUENCES or mutated or _rebinds(ctx, body, i):
+            continue  # unknown type, or v changes in the loop (then indexing is how it has to be done)
+        # any other mention of v's variable in the body blocks the rewrite (the loop would borrow it)
+        others = _other_mentions(ctx, body, v, [(u.start, u.end) for u in uses])
+        if others == "mutated":
+            continue
+        blocked = blocked or others == "read"
         header = (loop.start_byte, body.start_byte)
         if other_slices:
             others = ", ".join(f"`{s}`" for s in sorted(other_slices))
@@ -193,11 +236,11 @@ def check(ctx: Context, item: Node):
                 f"or re-slice them to the loop's length first (`let s = &s[..n];`)",
             )
             continue
-        if blocked or seq not in SEQUENCES:
-            why = "the loop uses it otherwise" if blocked else "its type is not evident here"
+        if blocked:
             yield ctx.finding(
                 header,
-                f"`{v_text}[{i}]` is bounds-checked on every iteration; iterate over `{v_text}` instead ({why}, so no fix is offered)",
+                f"`{v_text}[{i}]` is bounds-checked on every iteration; iterate over `{v_text}` instead "
+                "(the loop reads it otherwise too, so no fix is offered)",
             )
             continue
         mutable = any(u.kind in ("write", "mutref", "field_write") for u in uses)
