@@ -77,6 +77,10 @@ CHEAP_NEW_TYPES = {
 CHEAP_FUNCS = {
     "null", "null_mut", "size_of", "align_of", "from_secs", "from_millis", "from_micros",
     "from_nanos", "from_secs_f32", "from_secs_f64", "zero", "default", "dangling", "empty", "min", "max",
+    # const fns of the primitive types
+    "max_value", "min_value", "from_bits", "to_bits", "from_be", "from_le", "from_ne", "swap_bytes",
+    "count_ones", "leading_zeros", "trailing_zeros", "wrapping_add", "wrapping_sub", "wrapping_mul",
+    "saturating_add", "saturating_sub", "saturating_mul", "pow", "abs", "from_u32", "from_digit",
 }
 PRIMITIVES = {
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",

@@ -7,14 +7,16 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import path_last
+from ferrolens.analyzers.syntax import LOOPS, path_last
 
 DOCS = """
 ## What it does
 Flags `impl Iterator for T` blocks that define `next` but not `size_hint`, when `T` is a struct or enum
 declared in the same file (so the author can add it) and `next` shows that the count is knowable: it
 pulls from an inner iterator field (`self.inner.next()`), steps an index field by one through a field whose `len()` it reads, or
-counts a field down (`self.remaining -= 1`), or re-slices a field (`self.rest = &self.rest[n..]`).
+counts a field down (`self.remaining -= 1`), or re-slices a field (`self.rest = &self.rest[n..]`), and
+does so outside any loop (a `next` that loops skips items, and an upper bound alone does not help
+`collect`, which reserves the lower bound).
 
 ## Why it matters
 `collect`, `extend` and `Vec::from_iter` call `size_hint` first to reserve room. The default answer is
@@ -68,6 +70,13 @@ LOCAL_TYPES = """
 """
 
 
+def _up_to(node: Node, top: Node):
+    cur = node.parent
+    while cur is not None and cur != top:
+        yield cur
+        cur = cur.parent
+
+
 def _bound_evidence(ctx: Context, next_fn: Node) -> str | None:
     """How `next` shows that the number of remaining items is knowable, if it does."""
     body = next_fn.child_by_field_name("body")
@@ -76,6 +85,10 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> str | None:
     walked = steps = None
     for m in ctx.matches(EVIDENCE, body):
         field = ctx.text(m["f"][0])
+        if any(a.type in LOOPS for a in _up_to(m["f"][0], body)):
+            # pulled or stepped in a loop: `next` skips items, so only an upper bound is known, which
+            # does not help `collect` (it reserves the lower bound)
+            return None
         if "g" in m:
             if ctx.text(m["g"][0]) == field:
                 return f"it advances through the slice `self.{field}`, whose length is known"
