@@ -126,6 +126,10 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
     elif item.type == "struct_item":
         name = _text(data, item.child_by_field_name("name"))
         body = item.child_by_field_name("body")
+        if body is not None and body.type == "ordered_field_declaration_list":
+            types = [c for c in body.named_children if c.type not in ("visibility_modifier", "attribute_item", "line_comment", "block_comment")]
+            for i, t in enumerate(types):
+                out.fields[(name, str(i))] = _text(data, t)
         if body is not None and body.type == "field_declaration_list":
             for decl in body.named_children:
                 if decl.type == "field_declaration":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context
@@ -14,7 +16,7 @@ DOCS = """
 Flags `impl Iterator for T` blocks that define `next` but not `size_hint`, when `T` is a struct or enum
 declared in the same file (so the author can add it) and `next` shows that the count is knowable: it
 pulls from an inner iterator field (`self.inner.next()`), steps an index field by one through a field whose `len()` it reads, or
-counts a field down (`self.remaining -= 1`), or re-slices a field (`self.rest = &self.rest[n..]`), and
+counts a field down (`self.remaining -= 1`), or re-slices a field by a constant step (`self.rest = &self.rest[2..]`), and
 does so outside any loop (a `next` that loops skips items, and an upper bound alone does not help
 `collect`, which reserves the lower bound).
 
@@ -62,8 +64,11 @@ EVIDENCE = """
 (compound_assignment_expr left: (field_expression value: (self) field: (_) @f) operator: _ @op right: (_) @v)
 (assignment_expression
   left: (field_expression value: (self) field: (_) @f)
-  right: (reference_expression value: (index_expression (field_expression value: (self) field: (_) @g))))
+  right: (reference_expression value: (index_expression (field_expression value: (self) field: (_) @g) (range_expression) @r)))
 """
+_SELF_METHOD = re.compile(r"\bself\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s*\(")
+# adapters whose lower bound is 0: their size_hint does not help `collect` reserve
+SKIPPING = {"Filter", "FilterMap", "SkipWhile", "TakeWhile", "MapWhile", "Flatten", "FlatMap", "Scan"}
 LOCAL_TYPES = """
 (struct_item name: (type_identifier) @name)
 (enum_item name: (type_identifier) @name)
@@ -77,12 +82,21 @@ def _up_to(node: Node, top: Node):
         cur = cur.parent
 
 
-def _bound_evidence(ctx: Context, next_fn: Node) -> str | None:
-    """How `next` shows that the number of remaining items is knowable, if it does."""
+def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | None:
+    """How `next` shows that the number of remaining items is knowable, if it does (and the inner
+    iterator field it pulls from, if any)."""
     body = next_fn.child_by_field_name("body")
     if body is None:
         return None
     walked = steps = None
+    pulls = [m for m in ctx.matches(EVIDENCE, body) if "m" in m and ctx.text(m["m"][0]) in ("next", "next_back")]
+    if len(pulls) > 1 or _SELF_METHOD.search(ctx.text(body)):
+        # several inner items per item (a decoder), or the stepping hides in a helper method: the
+        # count is not evident
+        return None
+    for call in ctx.matches("(call_expression function: (field_expression value: (self) field: (field_identifier) @f))", body):
+        if ctx.text(call["f"][0]) == "next":
+            return None  # recursion: `next` skips items
     for m in ctx.matches(EVIDENCE, body):
         field = ctx.text(m["f"][0])
         if any(a.type in LOOPS for a in _up_to(m["f"][0], body)):
@@ -90,26 +104,30 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> str | None:
             # does not help `collect` (it reserves the lower bound)
             return None
         if "g" in m:
-            if ctx.text(m["g"][0]) == field:
-                return f"it advances through the slice `self.{field}`, whose length is known"
+            step = m["r"][0].named_children[0] if m["r"][0].named_child_count else None
+            if ctx.text(m["g"][0]) == field and step is not None and step.type == "integer_literal":
+                return f"it advances through the slice `self.{field}`, whose length is known", None
             continue
         if "m" in m:
             method = ctx.text(m["m"][0])
             if method in ("next", "next_back"):
-                return f"it pulls from `self.{field}`, whose `size_hint` it can pass on"
+                return f"it pulls from `self.{field}`, whose `size_hint` it can pass on", field
             if method == "len":
                 walked = walked or field
         elif ctx.text(m["op"][0]) == "-=":
-            return f"it counts `self.{field}` down"
+            return f"it counts `self.{field}` down", None
         elif ctx.text(m["op"][0]) == "+=" and ctx.text(m["v"][0]) == "1":
             steps = steps or field
-    if walked and steps:
-        return f"it steps `self.{steps}` through `self.{walked}`, whose length is known"
+    jumps = {ctx.text(m["f"][0]) for m in ctx.matches("(assignment_expression left: (field_expression value: (self) field: (_) @f))", body)}
+    if walked and steps and steps not in jumps:  # an index that also jumps (`self.pos = m.end()`) skips items
+        return f"it steps `self.{steps}` through `self.{walked}`, whose length is known", None
     return None
 
 
 def check(ctx: Context, root: Node):
     local = {ctx.text(m["name"][0]) for m in ctx.matches(LOCAL_TYPES, root)}
+    candidates = []
+    unhinted = set()  # local iterator types without size_hint: passing their hint on gains nothing
     for m in ctx.matches(IMPLS, root):
         trait = ctx.text(m["trait"][0]).replace(" ", "")
         if trait not in ("Iterator", "std::iter::Iterator", "core::iter::Iterator", "iter::Iterator"):
@@ -117,20 +135,26 @@ def check(ctx: Context, root: Node):
         ty = m["type"][0]
         base = ty.child_by_field_name("type") if ty.type == "generic_type" else ty
         name = path_last(ctx.text(base))
-        if name not in local:
-            continue
         fns = {
             ctx.text(c.child_by_field_name("name")): c for c in m["body"][0].named_children if c.type == "function_item"
         }
         if "next" not in fns or "size_hint" in fns:
             continue
-        how = _bound_evidence(ctx, fns["next"])
+        unhinted.add(name)
+        if name in local:
+            candidates.append((m, name, fns["next"]))
+    for m, name, next_fn in candidates:
+        how = _bound_evidence(ctx, next_fn)
         if how is None:
             continue  # nothing shows the count is knowable: `(0, None)` may be the honest answer
+        inner = how[1]
+        inner_type = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", ctx.summary.fields.get((name, inner), ""))) if inner else set()
+        if inner_type & (unhinted | SKIPPING):
+            continue  # it wraps an iterator with no useful lower bound: passing its hint on gains nothing
         impl = m["impl"][0]
         yield ctx.finding(
             (impl.start_byte, m["body"][0].start_byte),
-            f"`{name}` implements `Iterator` without `size_hint`: `collect` and `extend` cannot reserve room up front ({how})",
+            f"`{name}` implements `Iterator` without `size_hint`: `collect` and `extend` cannot reserve room up front ({how[0]})",
         )
 
 
