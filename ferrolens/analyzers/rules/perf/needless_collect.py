@@ -6,7 +6,7 @@ from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, delete_statement, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import enclosing_function, identifiers, is_method, method_call, unparen
+from ferrolens.analyzers.syntax import descendants, enclosing_function, identifiers, is_method, method_call, unparen
 from ferrolens.analyzers.types import annotation_type, find_binding
 
 DOCS = """
@@ -36,7 +36,9 @@ if line.split(',').count() > 3 { /* ... */ }
 `VecDeque`, `LinkedList` and `BinaryHeap` qualify, since a set or map would drop duplicates and a
 `String` counts bytes. `is_empty()` and `contains(..)` stop early and a `for` loop now interleaves the
 iterator with its body, so closures in the iterator run fewer times or in another order: those fixes
-are unsafe.
+are unsafe, and those findings are only made when the closures cannot have visible effects (no calls
+but a few pure std methods, no macros, no assignments). Spawning threads in a `map` and collecting the
+handles before joining them is the classic case where collecting first is the point.
 """
 
 SEQUENCES = {"Vec", "VecDeque", "LinkedList", "BinaryHeap"}
@@ -80,6 +82,27 @@ def _rewrite(ctx: Context, use: Node, ty: str, iterator: str):
     return None
 
 
+PURE_METHODS = {
+    "len", "is_empty", "clone", "cloned", "copied", "to_string", "to_owned", "trim", "starts_with", "ends_with",
+    "contains", "is_some", "is_none", "is_ok", "is_err", "as_ref", "as_str", "abs", "min", "max", "eq", "cmp",
+    "to_lowercase", "to_uppercase", "chars", "bytes", "get", "unwrap_or", "map", "filter", "first", "last",
+}
+
+
+def _closures_are_pure(iterator: Node) -> bool:
+    """No closure in the chain can have a visible effect (spawn a thread, print, lock, send): then
+    consuming it lazily, interleaved with the loop, or stopping early cannot be told apart."""
+    for clo in [d for d in descendants(iterator) if d.type == "closure_expression"]:
+        for d in descendants(clo):
+            if d.type in ("macro_invocation", "assignment_expression", "compound_assignment_expr", "await_expression"):
+                return False
+            if d.type == "call_expression":
+                mc = method_call(d)
+                if mc is None or mc.name not in PURE_METHODS:
+                    return False
+    return True
+
+
 def _statement_of(node: Node, block: Node) -> Node | None:
     cur = node
     while cur.parent is not None and cur.parent != block:
@@ -97,7 +120,7 @@ def check(ctx: Context, item: Node):
             continue
         iterator, ty = found
         rewrite = _rewrite(ctx, call, ty, ctx.text(iterator))
-        if rewrite is None or rewrite[0] == "iterated":
+        if rewrite is None or rewrite[0] == "iterated" or (rewrite[0] != "counted" and not _closures_are_pure(iterator)):
             continue
         what, node, new, safe = rewrite
         yield ctx.finding(
@@ -129,8 +152,8 @@ def check(ctx: Context, item: Node):
         if any(p.type in ("closure_expression", "loop_expression", "while_expression") for p in _between(use, stmt)):
             continue  # the use would run more than once
         rewrite = _rewrite(ctx, use, ty, ctx.text(iterator))
-        if rewrite is None:
-            continue
+        if rewrite is None or (rewrite[0] != "counted" and not _closures_are_pure(iterator)):
+            continue  # e.g. threads spawned in a `map` and joined in the loop: collecting first is the point
         what, node, new, safe = rewrite
         yield ctx.finding(
             let,
