@@ -7,13 +7,14 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context, delete_statement, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import LOOPS, descendants, element_name, enclosing_function, identifiers, is_method, same_expr, unparen
+from ferrolens.analyzers.syntax import LOOPS, descendants, element_name, enclosing_function, identifiers, is_method, method_chain, same_expr, unparen
 from ferrolens.analyzers.types import find_binding, value_type
 
 DOCS = """
 ## What it does
-Flags `v.remove(i)` inside a loop when `v` is evidently a `Vec` or `VecDeque`. The classic
-remove-or-advance loop
+Flags `v.remove(i)` inside a loop that walks the vector, when `v` is evidently a `Vec` or `VecDeque`:
+the index comes from the loop's own variable or condition, or the loop drains the vector with
+`remove(0)` while testing it. The classic remove-or-advance loop
 
 ```rust
 let mut i = 0;
@@ -163,6 +164,25 @@ def _statement(node: Node) -> Node:
     return node.parent if node.parent is not None and node.parent.type == "expression_statement" else node
 
 
+def _walks(ctx: Context, loop: Node, v: Node, index: Node) -> bool:
+    """The loop walks the vector: it drains it from the front while testing it, or the index comes
+    from the loop's own variable or condition."""
+    head = loop.child_by_field_name("condition") or loop.child_by_field_name("value")
+    pattern = loop.child_by_field_name("pattern")
+    names = {t for _, t in identifiers(index, ctx.src.data)}
+    if ctx.text(unparen(index)) == "0":
+        return head is not None and ctx.text(v) in {t for _, t in identifiers(head, ctx.src.data)} | {ctx.text(head)}
+    loop_vars = {t for _, t in identifiers(pattern, ctx.src.data)} if pattern is not None else set()
+    if head is not None and head.type == "let_condition":
+        # `while let Some(i) = v.iter().position(..)`: a search of v then a removal, every round
+        chain = method_chain(unparen(head.child_by_field_name("value")))
+        if chain and same_expr(unparen(chain[0].receiver), v):
+            loop_vars |= {t for _, t in identifiers(head.child_by_field_name("pattern"), ctx.src.data)}
+    elif head is not None and loop.type == "while_expression":
+        loop_vars |= {t for _, t in identifiers(head, ctx.src.data)} - {ctx.text(v)}
+    return bool(names & loop_vars)
+
+
 def check(ctx: Context, item: Node):
     for m in ctx.matches("(call_expression) @call", item):
         call = m["call"][0]
@@ -191,6 +211,8 @@ def check(ctx: Context, item: Node):
                 fix=fix("Use `retain`", delete_statement(ctx.src, decl), Edit(_statement(loop).start_byte, _statement(loop).end_byte, new + ";")),
             )
             continue
+        if not _walks(ctx, loop, v, mc.args[0]):
+            continue  # one removal at a computed place per round of other work: not the O(n^2) pattern
         front = " (or a `VecDeque` with `pop_front`)" if idx == "0" else ""
         yield ctx.finding(
             call,
