@@ -213,12 +213,11 @@ def check(ctx: Context, item: Node):
             continue
         if not _walks(ctx, loop, v, mc.args[0]):
             continue  # one removal at a computed place per round of other work: not the O(n^2) pattern
-        front = " (or a `VecDeque` with `pop_front`)" if idx == "0" else ""
-        yield ctx.finding(
-            call,
-            f"`{v_text}.remove({idx})` in a loop shifts the tail every time (O(n^2) overall); use `retain`, or "
-            f"`swap_remove` if the order does not matter{front}",
-        )
+        if idx == "0":
+            advice = "take items from the front of a `VecDeque` (`pop_front`) or walk the vector with an iterator"
+        else:
+            advice = "use `retain`, or `swap_remove` if the order does not matter"
+        yield ctx.finding(call, f"`{v_text}.remove({idx})` in a loop shifts the tail every time (O(n^2) overall); {advice}")
 
 
 RULE = Rule(
