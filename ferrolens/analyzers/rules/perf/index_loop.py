@@ -230,10 +230,11 @@ def check(ctx: Context, item: Node):
         header = (loop.start_byte, body.start_byte)
         if other_slices:
             others = ", ".join(f"`{s}`" for s in sorted(other_slices))
+            how = "re-slice" if blocked else "iterate with `zip`, or re-slice"
             yield ctx.finding(
                 header,
-                f"`{v_text}[{i}]` and {others} are indexed by `{i}`: each index is bounds-checked; iterate with `zip`, "
-                f"or re-slice them to the loop's length first (`let s = &s[..n];`)",
+                f"`{v_text}[{i}]` and {others} are indexed by `{i}`: each index is bounds-checked; {how} "
+                f"the others to the loop's length first (`let s = &s[..n];`)",
             )
             continue
         if blocked:

@@ -33,9 +33,10 @@ let mut counts = vec![0; n];
 ```
 
 ## Fix safety
-Safe: the vector holds the same elements. Only its spare capacity may differ when the capacity asked
-for was not the length filled. The fix is offered only when the dropped capacity expression has no
-side effects (a name, a literal, a field, a `len()`), and when the length does not read the vector.
+Safe: the vector holds the same elements and capacity. The rule only fires when the capacity asked for
+is the length filled (a larger capacity is usually reserved on purpose, for pushes that follow), the
+capacity expression has no side effects (a name, a literal, a field, a `len()`), and the length does not
+read the vector.
 """
 
 ZERO = re.compile(r"^(?:0(?:\.0*)?|0\.)(?:_?(?:u8|u16|u32|u64|u128|usize|i8|i16|i32|i64|i128|isize|f32|f64))?$")
@@ -128,6 +129,8 @@ def check(ctx: Context, item: Node):
         if filled is None:
             continue
         zero, length = filled
+        if args and re.sub(r"\s+", "", ctx.text(args[0])) != re.sub(r"\s+", "", length):
+            continue  # a larger capacity reserved on purpose would be lost
         if _mentions_text(length, name):
             continue
         replacement = f"vec![{zero}; {length}]"
