@@ -73,6 +73,8 @@ DIVERGING_MACROS = {"panic", "unreachable", "todo", "unimplemented", "assert", "
 CHEAP_NEW_TYPES = {
     "Vec", "String", "HashMap", "HashSet", "BTreeMap", "BTreeSet", "VecDeque", "BinaryHeap",
     "LinkedList", "PathBuf", "OsString", "Cell", "RefCell",
+    # borrowed or inline values: `new` allocates nothing
+    "Path", "OsStr", "Duration", "Bytes", "BytesMut", "Wrapping", "PhantomData",
 }
 CHEAP_FUNCS = {
     "null", "null_mut", "size_of", "align_of", "from_secs", "from_millis", "from_micros",
@@ -81,6 +83,7 @@ CHEAP_FUNCS = {
     "max_value", "min_value", "from_bits", "to_bits", "from_be", "from_le", "from_ne", "swap_bytes",
     "count_ones", "leading_zeros", "trailing_zeros", "wrapping_add", "wrapping_sub", "wrapping_mul",
     "saturating_add", "saturating_sub", "saturating_mul", "pow", "abs", "from_u32", "from_digit",
+    "from_static",  # `Bytes::from_static`, `HeaderValue::from_static`: wrap a 'static slice
 }
 PRIMITIVES = {
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
@@ -98,6 +101,9 @@ def _expensive(ctx: Context, node: Node) -> str | None:
     for n in [node, *descendants(node, skip=("closure_expression",))]:
         if n.type == "macro_invocation":
             name = path_last(ctx.text(n.child_by_field_name("macro")))
+            tt = n.named_children[-1] if n.named_children else None
+            if name == "vec" and tt is not None and tt.named_child_count == 0:
+                continue  # `vec![]` does not allocate
             if name not in CHEAP_MACROS:
                 return f"`{name}!`"
         elif n.type == "call_expression":
@@ -106,6 +112,9 @@ def _expensive(ctx: Context, node: Node) -> str | None:
                 continue
             if func.type == "field_expression":
                 method = ctx.text(func.child_by_field_name("field"))
+                receiver = func.child_by_field_name("value")
+                if method in ("to_string", "to_owned", "into") and ctx.text(receiver) == '""':
+                    continue  # an empty String does not allocate
                 if method in ALLOC_METHODS:
                     return f"`.{method}()`"
                 continue
