@@ -9,14 +9,15 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import LOOPS, path_last
+from ferrolens.analyzers.syntax import LOOPS, path_last, type_head
 
 DOCS = """
 ## What it does
 Flags `impl Iterator for T` blocks that define `next` but not `size_hint`, when `T` is a struct or enum
 declared in the same file (so the author can add it) and `next` shows that the count is knowable: it
-pulls from an inner iterator field (`self.inner.next()`), steps an index field by one through a field whose `len()` it reads, or
-counts a field down (`self.remaining -= 1`), or re-slices a field by a constant step (`self.rest = &self.rest[2..]`), and
+pulls from an inner iterator field whose declared type is a std iterator with a useful hint
+(`slice::Iter`, `vec::IntoIter`, `Range`, `Enumerate`, `Chunks`, ...) through `self.inner.next()`, steps an index field by one through a field whose `len()` it reads, or
+counts a field down and tests it against a literal (`self.remaining -= 1`, `self.remaining == 0`), or re-slices its only field by a constant step (`self.rest = &self.rest[2..]`), and
 does so outside any loop (a `next` that loops skips items, and an upper bound alone does not help
 `collect`, which reserves the lower bound).
 
@@ -67,6 +68,13 @@ EVIDENCE = """
   right: (reference_expression value: (index_expression (field_expression value: (self) field: (_) @g) (range_expression) @r)))
 """
 _SELF_METHOD = re.compile(r"\bself\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s*\(")
+# std iterators (and adapters) with exact or useful lower bounds
+SIZED_ITERATORS = {
+    "Iter", "IterMut", "IntoIter", "Range", "RangeInclusive", "Enumerate", "Rev", "Zip", "Copied", "Cloned",
+    "Chunks", "ChunksMut", "ChunksExact", "ChunksExactMut", "RChunks", "Windows", "Drain", "Keys", "Values",
+    "ValuesMut", "IntoKeys", "IntoValues", "Take", "Skip", "StepBy", "Map", "Bytes", "Fuse", "Peekable",
+}
+STD_MODULES = {"std", "core", "alloc", "slice", "vec", "iter", "ops", "str", "collections", "btree_map", "hash_map", "vec_deque", "array", "option", "result", "string"}
 # adapters whose lower bound is 0: their size_hint does not help `collect` reserve
 SKIPPING = {"Filter", "FilterMap", "SkipWhile", "TakeWhile", "MapWhile", "Flatten", "FlatMap", "Scan"}
 LOCAL_TYPES = """
@@ -80,6 +88,12 @@ def _up_to(node: Node, top: Node):
     while cur is not None and cur != top:
         yield cur
         cur = cur.parent
+
+
+def _tested_against_literal(ctx: Context, body: Node, field: str) -> bool:
+    """`self.field == 0` (or `< 1`, ...) somewhere in `next`: a counter of remaining items."""
+    query = "(binary_expression left: (field_expression value: (self) field: (_) @f) right: (integer_literal))"
+    return any(ctx.text(m["f"][0]) == field for m in ctx.matches(query, body))
 
 
 def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | None:
@@ -105,7 +119,8 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | Non
             return None
         if "g" in m:
             step = m["r"][0].named_children[0] if m["r"][0].named_child_count else None
-            if ctx.text(m["g"][0]) == field and step is not None and step.type == "integer_literal":
+            fields = {ctx.text(f["f"][0]) for f in ctx.matches("(field_expression value: (self) field: (_) @f)", body)}
+            if ctx.text(m["g"][0]) == field and step is not None and step.type == "integer_literal" and fields == {field}:
                 return f"it advances through the slice `self.{field}`, whose length is known", None
             continue
         if "m" in m:
@@ -114,7 +129,7 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | Non
                 return f"it pulls from `self.{field}`, whose `size_hint` it can pass on", field
             if method == "len":
                 walked = walked or field
-        elif ctx.text(m["op"][0]) == "-=":
+        elif ctx.text(m["op"][0]) == "-=" and _tested_against_literal(ctx, body, field):
             return f"it counts `self.{field}` down", None
         elif ctx.text(m["op"][0]) == "+=" and ctx.text(m["v"][0]) == "1":
             steps = steps or field
@@ -148,9 +163,13 @@ def check(ctx: Context, root: Node):
         if how is None:
             continue  # nothing shows the count is knowable: `(0, None)` may be the honest answer
         inner = how[1]
-        inner_type = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", ctx.summary.fields.get((name, inner), ""))) if inner else set()
-        if inner_type & (unhinted | SKIPPING):
-            continue  # it wraps an iterator with no useful lower bound: passing its hint on gains nothing
+        if inner is not None:
+            declared = ctx.summary.fields.get((name, inner), "")
+            names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", declared))
+            path = declared.split("<", 1)[0].replace(" ", "").lstrip("&").split("::")
+            foreign = len(path) > 1 and path[0] not in STD_MODULES  # `walkdir::IntoIter` is not std's
+            if type_head(declared) not in SIZED_ITERATORS or foreign or names & (unhinted | SKIPPING):
+                continue  # passing on a hint is only worth it when the inner one is known to be good
         impl = m["impl"][0]
         yield ctx.finding(
             (impl.start_byte, m["body"][0].start_byte),
