@@ -161,8 +161,11 @@ class Engine:
     # -- internals ---------------------------------------------------------------------------------
     def _check_item(self, ctx: Context, item: Node) -> list[Finding]:
         out: list[Finding] = []
+        text = ctx.src.data[item.start_byte : item.end_byte]
         for rule in self._item_rules:
             if rule.node_types and item.type not in rule.node_types:
+                continue
+            if rule.needles and not any(n in text for n in rule.needles):
                 continue
             out.extend(self._run(rule, ctx, item))
         return out

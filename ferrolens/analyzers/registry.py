@@ -48,6 +48,9 @@ class Rule:
     node_types: frozenset[str] = field(default_factory=frozenset)  # item kinds worth checking; empty = all
     # loops that are part of what the rule flags (the loop a `remove` sits in): not counted as a hot path
     own_loops: int = 0
+    # byte strings of which at least one must occur in an item's text for the rule to look at it (a
+    # cheap filter before any query runs); empty = every item
+    needles: tuple[bytes, ...] = ()
 
     def docs_markdown(self) -> str:
         head = [f"# {self.name}", "", f"*{self.summary}*", ""]

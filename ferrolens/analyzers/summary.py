@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tree_sitter import Node
+from tree_sitter import Node, QueryCursor
 
 
 @dataclass
@@ -75,33 +75,34 @@ def impl_type_name(node: Node, data: bytes) -> str | None:
 _LOOP_BODIES = (b"for", b"while", b"loop")
 
 
+_LOOP_BODY_QUERY = """
+(for_expression body: (_) @body)
+(while_expression body: (_) @body)
+(loop_expression body: (_) @body)
+"""
+_CALLEE_QUERY = """
+(call_expression function: (identifier) @f)
+(call_expression function: (scoped_identifier name: (identifier) @f))
+(call_expression function: (generic_function function: (identifier) @f))
+(call_expression function: (field_expression value: (self) field: (field_identifier) @f))
+"""
+
+
 def _loop_calls(item: Node, data: bytes) -> set[str]:
-    """Names called inside loop bodies below `item` (free functions, methods, `Type::f` paths)."""
+    """Names called inside loop bodies below `item`: free functions, `Type::f` paths and methods on
+    `self` (other receivers may be std types whose methods share a name with ours)."""
     if not any(k in data[item.start_byte : item.end_byte] for k in _LOOP_BODIES):
         return set()
+    from ferrolens.analyzers.context import compile_query
+
+    bodies = [n for _, caps in QueryCursor(compile_query(_LOOP_BODY_QUERY)).matches(item) for n in caps["body"]]
+    if not bodies:
+        return set()
     out: set[str] = set()
-    stack = [(item, False)]
-    while stack:
-        node, hot = stack.pop()
-        if hot and node.type == "call_expression":
-            func = node.child_by_field_name("function")
-            if func is not None and func.type == "generic_function":
-                func = func.child_by_field_name("function")
-            name = None
-            if func is not None and func.type == "field_expression":
-                # `.name()` only on `self`: other receivers may be std types whose methods share names
-                recv = func.child_by_field_name("value")
-                name = func.child_by_field_name("field") if recv is not None and recv.type == "self" else None
-            elif func is not None:
-                name = func.child_by_field_name("name") if func.type == "scoped_identifier" else func
-                if name is not None and name.type in ("identifier", "field_identifier"):
-                    out.add(_text(data, name))
-        for child in node.children:
-            inner = hot or (
-                node.type in ("for_expression", "while_expression", "loop_expression")
-                and node.child_by_field_name("body") == child
-            )
-            stack.append((child, inner))
+    for _, caps in QueryCursor(compile_query(_CALLEE_QUERY)).matches(item):
+        for name in caps["f"]:
+            if any(b.start_byte <= name.start_byte < b.end_byte for b in bodies):
+                out.add(_text(data, name))
     return out
 
 

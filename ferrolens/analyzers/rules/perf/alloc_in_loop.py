@@ -244,4 +244,5 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#reusing-collections",
     own_loops=1,
+    needles=(b"new(", b"vec!", b"with_capacity"),
 )

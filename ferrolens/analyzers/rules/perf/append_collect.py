@@ -95,4 +95,5 @@ RULE = Rule(
     check=check,
     fix=FixKind.ALWAYS,
     source="https://nnethercote.github.io/perf-book/iterators.html#collect-and-extend",
+    needles=(b"collect",),
 )

@@ -168,4 +168,5 @@ RULE = Rule(
     check=check,
     fix=FixKind.SOMETIMES,
     source="https://nnethercote.github.io/perf-book/bounds-checks.html",
+    needles=(b"chunks",),
 )

@@ -166,4 +166,5 @@ RULE = Rule(
     fix=FixKind.ALWAYS,
     clippy="assigning_clones",
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#clone",
+    needles=(b".clone()", b".to_owned()", b".to_string()"),
 )

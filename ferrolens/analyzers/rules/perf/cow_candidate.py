@@ -102,4 +102,5 @@ RULE = Rule(
     fix=FixKind.NONE,
     node_types=frozenset({"function_item"}),
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#cow",
+    needles=(b"format!",),
 )

@@ -214,4 +214,5 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     clippy="or_fun_call",
     source="https://nnethercote.github.io/perf-book/standard-library-types.html#option-and-result",
+    needles=(b"or(", b"or_insert("),
 )

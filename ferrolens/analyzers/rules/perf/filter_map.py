@@ -162,4 +162,5 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     clippy="option_filter_map",
     source="https://nnethercote.github.io/perf-book/iterators.html#filter_map-and-flat_map",
+    needles=(b"filter",),
 )

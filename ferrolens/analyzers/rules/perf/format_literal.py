@@ -96,4 +96,5 @@ RULE = Rule(
     fix=FixKind.ALWAYS,
     clippy="useless_format",
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#strings",
+    needles=(b"format!",),
 )

@@ -276,4 +276,5 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     clippy="needless_range_loop",
     source="https://nnethercote.github.io/perf-book/bounds-checks.html",
+    needles=(b"len()",),
 )

@@ -170,4 +170,5 @@ RULE = Rule(
     check=check,
     fix=FixKind.UNSAFE,
     source="https://nnethercote.github.io/perf-book/io.html#reading-lines-from-a-file",
+    needles=(b"lines()",),
 )

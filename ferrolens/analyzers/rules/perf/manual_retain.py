@@ -92,4 +92,5 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     clippy="manual_retain",
     source="https://nnethercote.github.io/perf-book/iterators.html",
+    needles=(b"filter",),
 )

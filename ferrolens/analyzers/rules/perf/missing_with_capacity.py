@@ -174,4 +174,5 @@ RULE = Rule(
     check=check,
     fix=FixKind.ALWAYS,
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#vec-growth",
+    needles=(b"new()",),
 )

@@ -183,4 +183,5 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     clippy="needless_collect",
     source="https://nnethercote.github.io/perf-book/iterators.html#collect-and-extend",
+    needles=(b"collect",),
 )

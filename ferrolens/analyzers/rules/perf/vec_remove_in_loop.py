@@ -229,4 +229,5 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     source="https://nnethercote.github.io/perf-book/standard-library-types.html#vec",
     own_loops=1,
+    needles=(b"remove(",),
 )

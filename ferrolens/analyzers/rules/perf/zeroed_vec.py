@@ -158,4 +158,5 @@ RULE = Rule(
     fix=FixKind.ALWAYS,
     clippy="slow_vector_initialization",
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#vec",
+    needles=(b"Vec::",),
 )
