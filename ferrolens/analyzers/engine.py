@@ -136,7 +136,8 @@ class Engine:
 
         out = mark_hot_paths(src, summary, out)
         for rule in self._file_rules:
-            out.extend(self._run(rule, ctx, root))
+            if not rule.needles or any(n in data for n in rule.needles):
+                out.extend(self._run(rule, ctx, root))
         if root.has_error and self._file_rules:
             bad = error_ranges(root)
             out = [f for f in out if not _touches(f, bad)]

@@ -187,4 +187,5 @@ RULE = Rule(
     fix=FixKind.NONE,
     scope="file",
     source="https://nnethercote.github.io/perf-book/iterators.html",
+    needles=(b"Iterator for",),
 )
