@@ -41,13 +41,13 @@ def test_text_output_and_exit_code(demo: Path):
     lines = proc.stdout.strip().split("\n")
     assert any(l.startswith("src/main.rs:") and " eager_fallback " in l for l in lines)
     assert any(l.startswith("src/report.rs:4:9: alloc_in_loop ") for l in lines)
-    assert lines[-1].startswith("Found 5 findings")
+    assert lines[-1].startswith("Found 9 findings")
 
 
 def test_json_shape(demo: Path):
     proc = run("check", "--no-cache", "--output-format", "json", ".", cwd=demo)
     data = json.loads(proc.stdout)
-    assert len(data) == 5
+    assert len(data) == 9
     keys = {"rule", "group", "severity", "message", "path", "start", "end", "fix", "related"}
     for f in data:
         assert set(f) == keys
@@ -75,7 +75,7 @@ def test_sarif(demo: Path):
     run_ = doc["runs"][0]
     assert run_["tool"]["driver"]["name"] == "ferrolens"
     assert {r["id"] for r in run_["tool"]["driver"]["rules"]} >= {"eager_fallback", "alloc_in_loop"}
-    assert len(run_["results"]) == 5
+    assert len(run_["results"]) == 9
     assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in run_["results"])
 
 
@@ -101,7 +101,7 @@ def test_fix_applies_safe_fixes_and_keeps_behaviour(demo: Path, tmp_path: Path):
     before_output = _cargo_run(demo)
     proc = run("check", "--no-cache", "--fix", cwd=demo)
     assert proc.returncode == 1, "the unsafe fix is left, so findings remain"
-    assert "Fixed 4 findings." in proc.stdout
+    assert "Fixed 8 findings." in proc.stdout
     remaining = json.loads(run("check", "--no-cache", "--output-format", "json", cwd=demo).stdout)
     assert [(f["rule"], f["fix"]["applicability"]) for f in remaining] == [("alloc_in_loop", "unsafe")]
     assert stat.S_IMODE(os.stat(main).st_mode) == 0o640, "permissions are kept"
@@ -187,7 +187,7 @@ def test_cache_makes_rerun_identical(demo: Path):
     assert first.stdout == second.stdout
     (demo / "src" / "report.rs").write_text("pub fn summary(_: &[u32]) -> String { String::new() }\n")
     third = json.loads(run("check", "--output-format", "json", cwd=demo).stdout)
-    assert {f["path"] for f in third} == {"src/main.rs"}
+    assert {f["path"] for f in third} == {"src/main.rs", "src/stats.rs"}
 
 
 def test_rules_and_rule_docs():

@@ -149,14 +149,28 @@ def _tokens(node: Node) -> list[bytes]:
     return out
 
 
+RUST_KEYWORDS = frozenset(
+    "as async await break const continue crate dyn else enum extern false fn for if impl in let loop match mod "
+    "move mut pub ref return self static struct super trait true type unsafe use where while abstract become box "
+    "do final macro override priv try typeof unsized virtual yield union".split()
+)
+
+
 def element_name(v: str, taken: set[str]) -> str:
-    """A name for one element of the collection `v` (`rows` -> `row`), not clashing with `taken`."""
-    last = v.rsplit(".", 1)[-1]
-    base = last[:-1] if len(last) > 3 and last.endswith("s") and not last.endswith("ss") else "item"
-    name = base if base != last else "item"
-    n = 2
-    candidate = name
+    """A name for one element of the collection `v` (`rows` -> `row`, `entries` -> `entry`), not
+    clashing with `taken`."""
+    last = v.rsplit(".", 1)[-1].lower()
+    if len(last) > 4 and last.endswith("ies"):
+        base = last[:-3] + "y"
+    elif len(last) > 4 and last.endswith(("ses", "xes", "ches", "shes")):
+        base = last[:-2]
+    elif len(last) > 3 and last.endswith("s") and not last.endswith("ss"):
+        base = last[:-1]
+    else:
+        base = "item"
+    if not base.isidentifier() or base == last or base in RUST_KEYWORDS:
+        base = "item"
+    candidate, n = base, 2
     while candidate in taken:
-        candidate = f"{name}{n}"
-        n += 1
+        candidate, n = f"{base}{n}", n + 1
     return candidate

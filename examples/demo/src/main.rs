@@ -2,6 +2,7 @@
 use std::collections::HashMap;
 
 mod report;
+mod stats;
 
 #[derive(Debug)]
 struct Order {
@@ -45,6 +46,10 @@ fn totals(orders: &[Order], prices: &HashMap<String, u32>) -> HashMap<String, u3
     totals
 }
 
+fn names_of(orders: &[Order]) -> Vec<&str> {
+    orders.iter().map(|o| o.customer.as_str()).collect()
+}
+
 fn lookup_price(name: &str) -> u32 {
     name.len() as u32 * 3
 }
@@ -65,5 +70,9 @@ fn main() {
             .unwrap_or(default_coupon());
         println!("{name}: {} (coupon {coupon})", totals[name]);
     }
+    println!("{}", stats::banner());
+    let quantities: Vec<u32> = orders.iter().flat_map(|o| o.items.iter().map(|i| i.1)).collect();
+    println!("{:?}", stats::histogram(&quantities));
+    println!("{:?}", stats::labels(&names_of(&orders)));
     println!("{}", report::summary(&orders.iter().map(|o| o.items.len() as u32).collect::<Vec<_>>()));
 }
