@@ -49,3 +49,16 @@ def test_configured_severity_is_raised_too():
     got = findings({"format_literal": Severity.HINT})
     assert got['format!("in the loop")'].severity == Severity.INFO
     assert got['format!("cold")'].severity == Severity.HINT
+
+
+def test_well_formed_items_keep_findings_when_the_top_level_does_not_parse():
+    # an unbalanced brace and a half-typed impl make tree-sitter's root an ERROR node
+    data = (
+        b'use std::fmt;\nfn a() -> String { format!("x") }\n    let x = 1;\n    x\n}\n\n'
+        b'impl Foo {\n    fn c(&self) {\n'
+    )
+    src = SourceFile(data)
+    assert src.root.is_error
+    engine = Engine(RuleSelection((all_rules()["format_literal"],)))
+    got = [src.data[f.start : f.end] for f in engine.analyze(src)]
+    assert got == [b'format!("x")']

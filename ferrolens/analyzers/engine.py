@@ -25,6 +25,11 @@ from ferrolens.analyzers.registry import Rule, all_rules
 from ferrolens.analyzers.source import SourceFile
 from ferrolens.analyzers.summary import FileSummary, summarize_item
 
+ITEM_KINDS = {
+    "function_item", "impl_item", "trait_item", "mod_item", "struct_item", "enum_item", "union_item",
+    "const_item", "static_item", "type_item", "macro_definition", "function_signature_item",
+    "foreign_mod_item", "associated_type",
+}
 CONTAINERS = {"impl_item", "trait_item", "mod_item", "foreign_mod_item"}
 NOT_CHECKED = {
     "line_comment",
@@ -100,8 +105,12 @@ class Engine:
             cache.selection = self.selection.fingerprint()
         data = src.data
         root = src.root
-        if root.is_error or root.is_missing:
-            return []  # the file does not parse at the top level: every item sits inside the error
+        if root.is_missing:
+            return []
+        # when the top level does not parse, tree-sitter makes the root an ERROR node whose children are
+        # still the well-formed items around the broken spot: those keep their findings (a stray token
+        # typed between two fns must not blank the file), the fragments do not
+        top_level_error = root.is_error
         items = []
         new_summaries: dict[tuple, FileSummary] = {}
         summary = FileSummary()
@@ -121,7 +130,7 @@ class Engine:
         out: list[Finding] = []
         new_findings: dict[tuple, tuple[list[Finding], int | None]] = {}
         for item, key in items:
-            if item.has_error:
+            if item.has_error or (top_level_error and item.parent == root and item.type not in ITEM_KINDS):
                 continue
             entry = cache.findings.get(key)
             if entry is None or (entry[1] is not None and entry[1] != digest):
