@@ -61,6 +61,7 @@ class FerrolensServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("ferrolens", __version__, protocol_cls=FerrolensProtocol, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.documents: dict[str, Document] = {}
+        self.ignored_uris: set[str] = set()  # open documents that are not Rust
         self.file_settings = config.Settings()
         self.client_settings: Any = None
         self.settings = config.Settings()
@@ -236,6 +237,10 @@ async def did_change_configuration(ls: FerrolensServer, params: lsp.DidChangeCon
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: FerrolensServer, params: lsp.DidOpenTextDocumentParams) -> None:
     td = params.text_document
+    if td.language_id != "rust" and not td.uri.endswith(".rs"):
+        # Cargo.toml and other files a client may send: no rules for them yet, so nothing to publish
+        ls.ignored_uris.add(td.uri)
+        return
     doc = open_document(td.uri, td.version, td.text, ls.settings.max_file_size)
     ls.documents[td.uri] = doc
     ls.schedule(doc)
@@ -245,6 +250,8 @@ def did_open(ls: FerrolensServer, params: lsp.DidOpenTextDocumentParams) -> None
 def did_change(ls: FerrolensServer, params: lsp.DidChangeTextDocumentParams) -> None:
     td = params.text_document
     doc = ls.documents.get(td.uri)
+    if doc is None and td.uri in ls.ignored_uris:
+        return
     if doc is None:
         ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Warning, message=f"ferrolens: didChange for {td.uri}, which is not open; ignored"))
         return
@@ -257,6 +264,7 @@ def did_change(ls: FerrolensServer, params: lsp.DidChangeTextDocumentParams) -> 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: FerrolensServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    ls.ignored_uris.discard(params.text_document.uri)
     doc = ls.documents.pop(params.text_document.uri, None)
     if doc is not None and doc.task is not None:
         doc.task.cancel()
