@@ -81,6 +81,8 @@ class ItemCache:
         # item key -> (findings relative to the item start, the summary digest they depend on or None)
         self.findings: dict[tuple, tuple[list[Finding], int | None]] = {}
         self.summaries: dict[tuple, FileSummary] = {}
+        self.merged: FileSummary | None = None  # the merge of `summaries`, and its digest
+        self.digest: int | None = None
         self.selection: tuple = ()
 
 
@@ -112,19 +114,30 @@ class Engine:
         # typed between two fns must not blank the file), the fragments do not
         top_level_error = root.is_error
         items = []
+        old_summaries = cache.summaries
         new_summaries: dict[tuple, FileSummary] = {}
-        summary = FileSummary()
+        added: list[FileSummary] = []
         for item, header in iter_items(root, data):
             # what an item yields depends on its bytes, its container headers and where it sits
             key = (header, item.parent.type if item.parent else "", item.type, data[item.start_byte : item.end_byte])
             items.append((item, key))
-            s = cache.summaries.get(key)
+            s = old_summaries.get(key)
             if s is None:
                 s = summarize_item(item, data)
+                added.append(s)
             new_summaries[key] = s
-            summary.merge(s)
         cache.summaries = new_summaries
-        digest = summary.digest()
+        # the merged summary changes only when the declarations of the items that changed did: a
+        # keystroke inside a function body re-merges nothing
+        removed = [s for k, s in old_summaries.items() if k not in new_summaries] if len(old_summaries) else []
+        if cache.merged is None or sorted(map(FileSummary.signature, removed)) != sorted(
+            map(FileSummary.signature, added)
+        ):
+            merged = FileSummary()
+            for s in new_summaries.values():
+                merged.merge(s)
+            cache.merged, cache.digest = merged, merged.digest()
+        summary, digest = cache.merged, cache.digest
         ctx = Context(src, lambda: summary)
 
         out: list[Finding] = []
@@ -227,9 +240,12 @@ def _clippy_allowed(src: SourceFile, f: Finding, lint: str) -> bool:
             if sib.type == "attribute_item" and _attr_allows(data[sib.start_byte : sib.end_byte], wanted):
                 return True
             sib = sib.prev_named_sibling
-        for child in node.named_children:
+        # inner attributes (`#![allow(..)]`) open a file or block: stop at its first other child
+        child = node.named_child(0) if node.named_child_count else None
+        while child is not None and child.type in ("inner_attribute_item", "line_comment", "block_comment"):
             if child.type == "inner_attribute_item" and _attr_allows(data[child.start_byte : child.end_byte], wanted):
                 return True
+            child = child.next_named_sibling
         node = node.parent
     return False
 

@@ -22,6 +22,8 @@ class FileSummary:
     # since findings are marked hot after caching)
     loop_calls: set[str] = field(default_factory=set)
     consts: dict[str, str] = field(default_factory=dict)  # const NAME -> its value's text
+    types: set[str] = field(default_factory=set)  # structs, enums and unions declared in the file
+    iterators: set[str] = field(default_factory=set)  # types with an `impl Iterator for` in the file
 
     def merge(self, other: "FileSummary") -> None:
         self.functions.update(other.functions)
@@ -30,6 +32,12 @@ class FileSummary:
         self.const_fns |= other.const_fns
         self.loop_calls |= other.loop_calls
         self.consts.update(other.consts)
+        self.types |= other.types
+        self.iterators |= other.iterators
+
+    def signature(self) -> tuple:
+        """Everything the merge carries: the digest, plus the loop calls it leaves out."""
+        return self.digest(), tuple(sorted(self.loop_calls))
 
     def digest(self) -> int:
         return hash(
@@ -39,6 +47,8 @@ class FileSummary:
                 tuple(sorted(self.fields.items())),
                 tuple(sorted(self.const_fns)),
                 tuple(sorted(self.consts.items())),
+                tuple(sorted(self.types)),
+                tuple(sorted(self.iterators)),
             )
         )
 
@@ -106,6 +116,19 @@ def _loop_calls(item: Node, data: bytes) -> set[str]:
     return out
 
 
+def impl_trait_name(node: Node, data: bytes) -> str | None:
+    """The bare trait name of the impl block that contains `node` (`Iterator` for `impl std::iter::Iterator for X`)."""
+    cur = node.parent
+    while cur is not None and cur.type != "impl_item":
+        cur = cur.parent
+    trait = cur.child_by_field_name("trait") if cur is not None else None
+    if trait is None:
+        return None
+    if trait.type == "generic_type":
+        trait = trait.child_by_field_name("type")
+    return _text(data, trait).rsplit("::", 1)[-1].strip() or None
+
+
 def summarize_item(item: Node, data: bytes) -> FileSummary:
     out = FileSummary()
     out.loop_calls = _loop_calls(item, data)
@@ -118,14 +141,19 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
             out.const_fns.add(f"{owner}::{name}" if owner else name)
         if owner:
             out.methods[(owner, name)] = ret
+            if impl_trait_name(item, data) == "Iterator":
+                out.iterators.add(owner)
         elif item.parent is not None and item.parent.type in ("source_file", "declaration_list"):
             out.functions[name] = ret
     elif item.type == "const_item":
         value = item.child_by_field_name("value")
         if value is not None:
             out.consts[_text(data, item.child_by_field_name("name"))] = _text(data, value)
+    elif item.type in ("enum_item", "union_item"):
+        out.types.add(_text(data, item.child_by_field_name("name")))
     elif item.type == "struct_item":
         name = _text(data, item.child_by_field_name("name"))
+        out.types.add(name)
         body = item.child_by_field_name("body")
         if body is not None and body.type == "ordered_field_declaration_list":
             types = [c for c in body.named_children if c.type not in ("visibility_modifier", "attribute_item", "line_comment", "block_comment")]

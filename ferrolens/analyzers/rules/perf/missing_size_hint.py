@@ -9,7 +9,8 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import LOOPS, path_last, type_head
+from ferrolens.analyzers.summary import impl_trait_name, impl_type_name
+from ferrolens.analyzers.syntax import LOOPS, type_head
 
 DOCS = """
 ## What it does
@@ -57,9 +58,6 @@ No fix: only the author knows the bounds. A lower bound that is too high or an u
 too low is a logic error, so report `(0, None)` for anything you cannot bound.
 """
 
-IMPLS = """
-(impl_item trait: (_) @trait type: (_) @type body: (declaration_list) @body) @impl
-"""
 EVIDENCE = """
 (call_expression function: (field_expression value: (field_expression value: (self) field: (_) @f) field: (field_identifier) @m))
 (compound_assignment_expr left: (field_expression value: (self) field: (_) @f) operator: _ @op right: (_) @v)
@@ -77,10 +75,6 @@ SIZED_ITERATORS = {
 STD_MODULES = {"std", "core", "alloc", "slice", "vec", "iter", "ops", "str", "collections", "btree_map", "hash_map", "vec_deque", "array", "option", "result", "string"}
 # adapters whose lower bound is 0: their size_hint does not help `collect` reserve
 SKIPPING = {"Filter", "FilterMap", "SkipWhile", "TakeWhile", "MapWhile", "Flatten", "FlatMap", "Scan"}
-LOCAL_TYPES = """
-(struct_item name: (type_identifier) @name)
-(enum_item name: (type_identifier) @name)
-"""
 
 
 def _up_to(node: Node, top: Node):
@@ -139,42 +133,33 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | Non
     return None
 
 
-def check(ctx: Context, root: Node):
-    local = {ctx.text(m["name"][0]) for m in ctx.matches(LOCAL_TYPES, root)}
-    candidates = []
-    unhinted = set()  # local iterator types without size_hint: passing their hint on gains nothing
-    for m in ctx.matches(IMPLS, root):
-        trait = ctx.text(m["trait"][0]).replace(" ", "")
-        if trait not in ("Iterator", "std::iter::Iterator", "core::iter::Iterator", "iter::Iterator"):
-            continue
-        ty = m["type"][0]
-        base = ty.child_by_field_name("type") if ty.type == "generic_type" else ty
-        name = path_last(ctx.text(base))
-        fns = {
-            ctx.text(c.child_by_field_name("name")): c for c in m["body"][0].named_children if c.type == "function_item"
-        }
-        if "next" not in fns or "size_hint" in fns:
-            continue
-        unhinted.add(name)
-        if name in local:
-            candidates.append((m, name, fns["next"]))
-    for m, name, next_fn in candidates:
-        how = _bound_evidence(ctx, next_fn)
-        if how is None:
-            continue  # nothing shows the count is knowable: `(0, None)` may be the honest answer
-        inner = how[1]
-        if inner is not None:
-            declared = ctx.summary.fields.get((name, inner), "")
-            names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", declared))
-            path = declared.split("<", 1)[0].replace(" ", "").lstrip("&").split("::")
-            foreign = len(path) > 1 and path[0] not in STD_MODULES  # `walkdir::IntoIter` is not std's
-            if type_head(declared) not in SIZED_ITERATORS or foreign or names & (unhinted | SKIPPING):
-                continue  # passing on a hint is only worth it when the inner one is known to be good
-        impl = m["impl"][0]
-        yield ctx.finding(
-            (impl.start_byte, m["body"][0].start_byte),
-            f"`{name}` implements `Iterator` without `size_hint`: `collect` and `extend` cannot reserve room up front ({how[0]})",
-        )
+def check(ctx: Context, item: Node):
+    # checked on `fn next` of an `impl Iterator for T`: the file summary says whether the impl also has
+    # `size_hint` and whether `T` is declared here, so the finding is cached with the item and redone
+    # when those declarations change
+    if ctx.text(item.child_by_field_name("name")) != "next" or impl_trait_name(item, ctx.src.data) != "Iterator":
+        return
+    name = impl_type_name(item, ctx.src.data)
+    summary = ctx.summary
+    if name is None or name not in summary.types or (name, "size_hint") in summary.methods:
+        return
+    how = _bound_evidence(ctx, item)
+    if how is None:
+        return  # nothing shows the count is knowable: `(0, None)` may be the honest answer
+    inner = how[1]
+    if inner is not None:
+        unhinted = {t for t in summary.iterators if (t, "size_hint") not in summary.methods}
+        declared = summary.fields.get((name, inner), "")
+        names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", declared))
+        path = declared.split("<", 1)[0].replace(" ", "").lstrip("&").split("::")
+        foreign = len(path) > 1 and path[0] not in STD_MODULES  # `walkdir::IntoIter` is not std's
+        if type_head(declared) not in SIZED_ITERATORS or foreign or names & (unhinted | SKIPPING):
+            return  # passing on a hint is only worth it when the inner one is known to be good
+    body = item.child_by_field_name("body")
+    yield ctx.finding(
+        (item.start_byte, body.start_byte if body is not None else item.end_byte),
+        f"`{name}` implements `Iterator` without `size_hint`: `collect` and `extend` cannot reserve room up front ({how[0]})",
+    )
 
 
 RULE = Rule(
@@ -185,7 +170,7 @@ RULE = Rule(
     check=check,
     severity=Severity.INFO,
     fix=FixKind.NONE,
-    scope="file",
+    node_types=frozenset({"function_item"}),
     source="https://nnethercote.github.io/perf-book/iterators.html",
-    needles=(b"Iterator for",),
+    needles=(b"fn next",),
 )
