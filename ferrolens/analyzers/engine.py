@@ -30,6 +30,7 @@ ITEM_KINDS = {
     "const_item", "static_item", "type_item", "macro_definition", "function_signature_item",
     "foreign_mod_item", "associated_type",
 }
+WELL_FORMED_EXTRAS = {"line_comment", "block_comment", "attribute_item", "inner_attribute_item", "use_declaration", "extern_crate_declaration"}
 CONTAINERS = {"impl_item", "trait_item", "mod_item", "foreign_mod_item"}
 NOT_CHECKED = {
     "line_comment",
@@ -306,9 +307,19 @@ def _hot_note(src: SourceFile, summary: FileSummary, f: Finding, own_loops: int)
 
 
 def error_ranges(root: Node) -> list[tuple[int, int]]:
-    """Byte ranges of ERROR and MISSING nodes, descending only into subtrees that hold one."""
+    """Byte ranges of ERROR and MISSING nodes, descending only into subtrees that hold one. When the
+    root itself is an ERROR, the broken parts are its children that are not well-formed items (stray
+    tokens and fragments), plus the errors inside items."""
     out = []
     stack = [root]
+    if root.is_error:
+        stack = []
+        for child in root.children:
+            if child.type in ITEM_KINDS or child.type in WELL_FORMED_EXTRAS:
+                if child.has_error:
+                    stack.append(child)
+            else:
+                out.append((child.start_byte, child.end_byte))
     while stack:
         node = stack.pop()
         if node.is_error or node.is_missing:
