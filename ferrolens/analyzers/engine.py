@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable
 
 from tree_sitter import Node
 
@@ -45,8 +45,10 @@ NOT_CHECKED = {
 }
 
 
-def iter_items(root: Node, data: bytes, header: bytes = b"") -> Iterator[tuple[Node, bytes]]:
-    """(item, container headers) for every checkable item, descending into impl/trait/mod bodies."""
+def iter_items(root: Node, data: bytes, header: bytes = b"") -> list[tuple[Node, bytes]]:
+    """(item, container headers) for every checkable item in document order, descending into
+    impl/trait/mod bodies."""
+    out: list[tuple[Node, bytes]] = []
     for child in root.children:
         ctype = child.type
         if ctype in NOT_CHECKED:
@@ -55,9 +57,10 @@ def iter_items(root: Node, data: bytes, header: bytes = b"") -> Iterator[tuple[N
             # an error inside one method must not hide the others: items with errors are skipped later
             body = child.child_by_field_name("body")
             if body is not None:
-                yield from iter_items(body, data, header + data[child.start_byte : body.start_byte])
+                out.extend(iter_items(body, data, header + data[child.start_byte : body.start_byte]))
                 continue
-        yield child, header
+        out.append((child, header))
+    return out
 
 
 @dataclass

@@ -72,6 +72,7 @@ class FerrolensServer(LanguageServer):
         self.versioned_edits = False
         self.config_pull = False
         self.last_analysis = 0.0
+        self.last_analysis_end = 0.0
         self._reported: set[tuple[str, str]] = set()
 
     # -- settings ----------------------------------------------------------------------------------
@@ -133,6 +134,7 @@ class FerrolensServer(LanguageServer):
                 doc.findings = []
         doc.analyzed = state
         self.last_analysis = time.perf_counter() - started
+        self.last_analysis_end = time.perf_counter()
 
     def diagnostics(self, doc: Document) -> list[lsp.Diagnostic]:
         self.analyze(doc)
@@ -157,7 +159,15 @@ class FerrolensServer(LanguageServer):
         doc.task = asyncio.ensure_future(self._later(doc))
 
     async def _later(self, doc: Document) -> None:
-        delay = self.settings.debounce_ms / 1000 if self.settings.debounce_ms >= 0 else min(self.last_analysis, 0.05)
+        if self.settings.debounce_ms >= 0:
+            delay = self.settings.debounce_ms / 1000
+        elif time.perf_counter() - self.last_analysis_end > 0.1:
+            # idle before this change (human typing speed): answer now; 2 ms still gathers the rest
+            # of a burst that is already in the pipe
+            delay = 0.002
+        else:
+            # changes keep coming: wait about as long as an analysis takes, so a burst costs one
+            delay = min(self.last_analysis, 0.05)
         await asyncio.sleep(delay)
         if self.documents.get(doc.uri) is not doc:
             return
