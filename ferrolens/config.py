@@ -29,7 +29,7 @@ class Settings:
     severity: dict[str, str] = attrs.field(factory=dict)  # rule -> error|warning|info|hint|off
     hide_clippy_mirrored: bool = False  # hide rules that a Clippy lint already reports
     max_file_size: int = 2_000_000  # bytes; larger files are skipped with a message
-    debounce_ms: int = -1  # -1: adaptive (none after a pause; during bursts the last analysis time, at most 50 ms)
+    debounce_ms: int = -1  # -1: adaptive (2 ms; bursts that arrive during an analysis are coalesced into the next)
 
 
 _converter = cattrs.Converter()

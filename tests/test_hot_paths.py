@@ -62,3 +62,15 @@ def test_well_formed_items_keep_findings_when_the_top_level_does_not_parse():
     engine = Engine(RuleSelection((all_rules()["format_literal"],)))
     got = [src.data[f.start : f.end] for f in engine.analyze(src)]
     assert got == [b'format!("x")']
+
+
+def test_cached_findings_follow_the_summary_parts_they_read():
+    from ferrolens.analyzers.engine import ItemCache
+
+    engine = Engine(RuleSelection((all_rules()["chunks_exact"],)))
+    body = b"\nfn f(a: &[u8; 12]) -> u32 { a.chunks(N).map(|c| c[0] as u32).sum() }\n"
+    cache = ItemCache()
+    src = SourceFile(b"const N: usize = 4;" + body)
+    assert [f.fix is not None for f in engine.analyze(src, cache)] == [True]  # 12 % 4 == 0: provable
+    src = SourceFile(b"const N: usize = 5;" + body)  # only the const changed: `f` is redone
+    assert [f.fix is not None for f in engine.analyze(src, cache)] == [False]

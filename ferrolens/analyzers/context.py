@@ -27,14 +27,15 @@ class Context:
         self.rule = ""
         self._summary_fn = summary_fn
         self._summary: FileSummary | None = None
-        self.used_summary = False  # set when a rule reads other items' declarations
+        # the parts of the file summary (other items' declarations) the rules read while checking the
+        # current item: its cached findings are redone only when one of those parts changes
+        self.used_summary: set[str] = set()
 
     @property
-    def summary(self) -> FileSummary:
-        self.used_summary = True
+    def summary(self) -> "_Recorder":
         if self._summary is None:
             self._summary = self._summary_fn() if self._summary_fn else FileSummary.of(self.src)
-        return self._summary
+        return _Recorder(self._summary, self.used_summary)
 
     # -- reading -----------------------------------------------------------------------------------
     def text(self, node: Node | None) -> str:
@@ -81,6 +82,20 @@ class Context:
             related=tuple(related),
             severity=severity,
         )
+
+
+class _Recorder:
+    """Read-only view of a FileSummary that notes which of its parts were read."""
+
+    __slots__ = ("_summary", "_used")
+
+    def __init__(self, summary: FileSummary, used: set[str]) -> None:
+        self._summary = summary
+        self._used = used
+
+    def __getattr__(self, name: str):
+        self._used.add(name)
+        return getattr(self._summary, name)
 
 
 def fix(message: str, *edits: Edit, safe: bool = True) -> Fix:

@@ -82,11 +82,12 @@ class ItemCache:
     """Per-document cache of item findings and summaries; keeps only the entries the last run used."""
 
     def __init__(self) -> None:
-        # item key -> (findings relative to the item start, the summary digest they depend on or None)
-        self.findings: dict[tuple, tuple[list[Finding], int | None]] = {}
+        # item key -> (findings relative to the item start, the summary parts they read and their digests)
+        self.findings: dict[tuple, tuple[list[Finding], tuple]] = {}
         self.summaries: dict[tuple, FileSummary] = {}
         self.merged: FileSummary | None = None  # the merge of `summaries`, and its digest
         self.digest: int | None = None
+        self.checked_digest: int | None = None  # the digest all cached findings were valid for
         self.selection: tuple = ()
 
 
@@ -145,20 +146,21 @@ class Engine:
         ctx = Context(src, lambda: summary)
 
         out: list[Finding] = []
-        new_findings: dict[tuple, tuple[list[Finding], int | None]] = {}
+        new_findings: dict[tuple, tuple[list[Finding], tuple]] = {}
         for item, key in items:
             if item.has_error or (top_level_error and item.parent == root and item.type not in ITEM_KINDS):
                 continue
             entry = cache.findings.get(key)
-            if entry is None or (entry[1] is not None and entry[1] != digest):
-                ctx.used_summary = False
+            if entry is None or (entry[1] and digest != cache.checked_digest and not _parts_match(entry[1], summary)):
+                ctx.used_summary.clear()
                 rel = [f.shifted(-item.start_byte) for f in self._check_item(ctx, item)]
-                # only items whose rules read the summary are invalidated when another item's
-                # declarations change (a renamed fn, a new field)
-                entry = (rel, digest if ctx.used_summary else None)
+                # only items whose rules read a part of the summary are redone when that part changes
+                # (a renamed fn, a new field, a const's value)
+                entry = (rel, tuple((p, summary.part_digest(p)) for p in sorted(ctx.used_summary)))
             new_findings[key] = entry
             out.extend(f.shifted(item.start_byte) for f in entry[0])
         cache.findings = new_findings
+        cache.checked_digest = digest
 
         out = mark_hot_paths(src, summary, out)
         for rule in self._file_rules:
@@ -220,6 +222,10 @@ class Engine:
         if rule is None or not rule.clippy:
             return False
         return _clippy_allowed(src, f, rule.clippy)
+
+
+def _parts_match(parts: tuple[tuple[str, int], ...], summary: FileSummary) -> bool:
+    return all(summary.part_digest(name) == d for name, d in parts)
 
 
 def _line_bytes(data: bytes, start: int) -> bytes:

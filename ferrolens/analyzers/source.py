@@ -136,15 +136,26 @@ def _units(text: str, encoding: str) -> int:
 
 
 class SourceFile:
-    """One file's bytes, tree and line index. Mutable only through `apply_edit`."""
+    """One file's bytes, tree and line index. Mutable only through `apply_edit`.
 
-    __slots__ = ("data", "tree", "index", "path")
+    Edits are applied to the bytes and to the tree (`Tree.edit`) at once, but the incremental reparse is
+    deferred until the tree is next read: a burst of didChange notifications costs one parse."""
+
+    __slots__ = ("data", "_tree", "_stale", "index", "path")
 
     def __init__(self, data: bytes, path: str | None = None, tree: Tree | None = None) -> None:
         self.data = data
         self.path = path
-        self.tree = tree if tree is not None else parse(data)
+        self._tree = tree if tree is not None else parse(data)
+        self._stale = False
         self.index = LineIndex(data)
+
+    @property
+    def tree(self) -> Tree:
+        if self._stale:
+            self._tree = parse(self.data, self._tree)
+            self._stale = False
+        return self._tree
 
     @classmethod
     def from_text(cls, text: str, path: str | None = None) -> "SourceFile":
@@ -220,7 +231,7 @@ class SourceFile:
             new_end_point = (start_point[0] + nl, len(new) - new.rfind(b"\n") - 1)
         else:
             new_end_point = (start_point[0], start_point[1] + len(new))
-        self.tree.edit(
+        self._tree.edit(
             start_byte=start,
             old_end_byte=end,
             new_end_byte=new_end,
@@ -230,8 +241,11 @@ class SourceFile:
         )
         self.data = new_data
         self.index.update(new_data, start, end, new_end)
+        self._stale = True
         if reparse:
             self.reparse()
 
     def reparse(self) -> None:
-        self.tree = parse(self.data, self.tree)
+        """Parse now (otherwise the next read of `tree` does)."""
+        self._stale = True
+        _ = self.tree

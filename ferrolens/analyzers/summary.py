@@ -22,10 +22,12 @@ class FileSummary:
     # since findings are marked hot after caching)
     loop_calls: set[str] = field(default_factory=set)
     consts: dict[str, str] = field(default_factory=dict)  # const NAME -> its value's text
+    _digests: dict[str, int] = field(default_factory=dict, repr=False, compare=False)  # part -> digest, memoised
     types: set[str] = field(default_factory=set)  # structs, enums and unions declared in the file
     iterators: set[str] = field(default_factory=set)  # types with an `impl Iterator for` in the file
 
     def merge(self, other: "FileSummary") -> None:
+        self._digests.clear()
         self.functions.update(other.functions)
         self.methods.update(other.methods)
         self.fields.update(other.fields)
@@ -39,18 +41,18 @@ class FileSummary:
         """Everything the merge carries: the digest, plus the loop calls it leaves out."""
         return self.digest(), tuple(sorted(self.loop_calls))
 
+    PARTS = ("functions", "methods", "fields", "const_fns", "consts", "types", "iterators")
+
+    def part_digest(self, name: str) -> int:
+        d = self._digests.get(name)
+        if d is None:
+            value = getattr(self, name)
+            d = hash(tuple(sorted(value.items())) if isinstance(value, dict) else tuple(sorted(value)))
+            self._digests[name] = d
+        return d
+
     def digest(self) -> int:
-        return hash(
-            (
-                tuple(sorted(self.functions.items())),
-                tuple(sorted(self.methods.items())),
-                tuple(sorted(self.fields.items())),
-                tuple(sorted(self.const_fns)),
-                tuple(sorted(self.consts.items())),
-                tuple(sorted(self.types)),
-                tuple(sorted(self.iterators)),
-            )
-        )
+        return hash(tuple(self.part_digest(p) for p in self.PARTS))
 
     @classmethod
     def of(cls, src) -> "FileSummary":

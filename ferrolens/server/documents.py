@@ -2,7 +2,7 @@
 
 pygls would otherwise rebuild its own copy of the whole text on every keystroke (see the protocol
 subclass in server.py); here a change is applied as a byte edit to the SourceFile, the tree is edited,
-and the file is reparsed once per didChange with the old tree.
+and the file is reparsed incrementally, once per analysis (a burst of didChange costs one parse).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def open_document(uri: str, version: int, text: str, max_size: int) -> Document:
 
 
 def apply_changes(doc: Document, changes, enc: str, max_size: int) -> None:
-    """Apply didChange content changes in order, then reparse once."""
+    """Apply didChange content changes in order; the tree is reparsed once, when next analysed."""
     for change in changes:
         rng = getattr(change, "range", None)
         if rng is None or doc.src is None:
@@ -51,5 +51,3 @@ def apply_changes(doc: Document, changes, enc: str, max_size: int) -> None:
         if len(src.data) > max_size:
             doc.src, doc.problem = None, f"ferrolens stopped analysing this file: it grew over the size limit ({max_size:,} bytes)"
             return
-    if doc.src is not None:
-        doc.src.reparse()

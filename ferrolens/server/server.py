@@ -72,7 +72,6 @@ class FerrolensServer(LanguageServer):
         self.versioned_edits = False
         self.config_pull = False
         self.last_analysis = 0.0
-        self.last_analysis_end = 0.0
         self._reported: set[tuple[str, str]] = set()
 
     # -- settings ----------------------------------------------------------------------------------
@@ -134,7 +133,6 @@ class FerrolensServer(LanguageServer):
                 doc.findings = []
         doc.analyzed = state
         self.last_analysis = time.perf_counter() - started
-        self.last_analysis_end = time.perf_counter()
 
     def diagnostics(self, doc: Document) -> list[lsp.Diagnostic]:
         self.analyze(doc)
@@ -159,15 +157,10 @@ class FerrolensServer(LanguageServer):
         doc.task = asyncio.ensure_future(self._later(doc))
 
     async def _later(self, doc: Document) -> None:
-        if self.settings.debounce_ms >= 0:
-            delay = self.settings.debounce_ms / 1000
-        elif time.perf_counter() - self.last_analysis_end > 0.1:
-            # idle before this change (human typing speed): answer now; 2 ms still gathers the rest
-            # of a burst that is already in the pipe
-            delay = 0.002
-        else:
-            # changes keep coming: wait about as long as an analysis takes, so a burst costs one
-            delay = min(self.last_analysis, 0.05)
+        # adaptive (the default): 2 ms, enough to gather a burst that is already in the pipe. A longer
+        # debounce only adds latency: while an analysis runs, the changes that arrive queue up and the
+        # next analysis takes them all at once, so bursts are coalesced anyway.
+        delay = self.settings.debounce_ms / 1000 if self.settings.debounce_ms >= 0 else 0.002
         await asyncio.sleep(delay)
         if self.documents.get(doc.uri) is not doc:
             return

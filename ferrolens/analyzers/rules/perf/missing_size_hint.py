@@ -14,13 +14,18 @@ from ferrolens.analyzers.syntax import LOOPS, type_head
 
 DOCS = """
 ## What it does
-Flags `impl Iterator for T` blocks that define `next` but not `size_hint`, when `T` is a struct or enum
-declared in the same file (so the author can add it) and `next` shows that the count is knowable: it
-pulls from an inner iterator field whose declared type is a std iterator with a useful hint
-(`slice::Iter`, `vec::IntoIter`, `Range`, `Enumerate`, `Chunks`, ...) through `self.inner.next()`, steps an index field by one through a field whose `len()` it reads, or
-counts a field down and tests it against a literal (`self.remaining -= 1`, `self.remaining == 0`), or re-slices its only field by a constant step (`self.rest = &self.rest[2..]`), and
-does so outside any loop (a `next` that loops skips items, and an upper bound alone does not help
-`collect`, which reserves the lower bound).
+Flags the `next` of an `impl Iterator for T` that has no `size_hint`, when `T` is a struct or enum
+declared in the same file (so its author can add one) and `next` shows that the count is knowable,
+outside any loop:
+
+- it pulls one item from an inner iterator field whose declared type is a std iterator with a useful
+  hint (`slice::Iter`, `vec::IntoIter`, `Range`, `Enumerate`, `Chunks`, ...);
+- it steps an index field by one through a field whose `len()` it reads;
+- it counts a field down and tests it against a literal (`self.remaining -= 1`, `== 0`);
+- it re-slices its only field by a constant step (`self.rest = &self.rest[2..]`).
+
+A `next` that loops (or recurses) skips items, so only an upper bound is known, and that does not help
+`collect`, which reserves the lower bound: such iterators are left alone.
 
 ## Why it matters
 `collect`, `extend` and `Vec::from_iter` call `size_hint` first to reserve room. The default answer is
