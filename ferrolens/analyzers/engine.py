@@ -158,7 +158,8 @@ class Engine:
                 # (a renamed fn, a new field, a const's value)
                 entry = (rel, tuple((p, summary.part_digest(p)) for p in sorted(ctx.used_summary)))
             new_findings[key] = entry
-            out.extend(f.shifted(item.start_byte) for f in entry[0])
+            if entry[0]:
+                out.extend(f.shifted(item.start_byte) for f in entry[0])
         cache.findings = new_findings
         cache.checked_digest = digest
 

@@ -157,11 +157,17 @@ class FerrolensServer(LanguageServer):
         doc.task = asyncio.ensure_future(self._later(doc))
 
     async def _later(self, doc: Document) -> None:
-        # adaptive (the default): 2 ms, enough to gather a burst that is already in the pipe. A longer
-        # debounce only adds latency: while an analysis runs, the changes that arrive queue up and the
-        # next analysis takes them all at once, so bursts are coalesced anyway.
-        delay = self.settings.debounce_ms / 1000 if self.settings.debounce_ms >= 0 else 0.002
-        await asyncio.sleep(delay)
+        if self.settings.debounce_ms >= 0:
+            await asyncio.sleep(self.settings.debounce_ms / 1000)
+        else:
+            # adaptive (the default): wait until no change has come for 2 ms (at most 20 ms), which
+            # gathers a burst that is still being read from the pipe. A longer debounce only adds
+            # latency: changes that arrive during an analysis queue up and the next one takes them all.
+            waited, version = 0.0, None
+            while version != doc.version and waited < 0.02:
+                version = doc.version
+                await asyncio.sleep(0.002)
+                waited += 0.002
         if self.documents.get(doc.uri) is not doc:
             return
         try:
