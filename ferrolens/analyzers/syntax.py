@@ -174,3 +174,27 @@ def element_name(v: str, taken: set[str]) -> str:
     while candidate in taken:
         candidate, n = f"{base}{n}", n + 1
     return candidate
+
+
+# std methods without side effects (on the receivers where they are met in practice)
+PURE_METHODS = frozenset({
+    "len", "is_empty", "capacity", "clone", "cloned", "copied", "to_string", "to_owned", "trim", "starts_with",
+    "ends_with", "contains", "is_some", "is_none", "is_ok", "is_err", "as_ref", "as_str", "abs", "min", "max",
+    "eq", "cmp", "pow", "count_ones", "to_lowercase", "to_uppercase", "chars", "bytes", "get", "unwrap_or",
+    "map", "filter", "first", "last",
+})
+EFFECTS = frozenset({"macro_invocation", "assignment_expression", "compound_assignment_expr", "await_expression"})
+
+
+def is_pure(node: Node, forbid: tuple[str, ...] = ()) -> bool:
+    """No visible side effects: no macro, assignment or `.await`, and no call but a few pure std
+    methods (`forbid` names further node kinds to refuse, such as closures)."""
+    for d in [node, *descendants(node)]:
+        if d.type in EFFECTS or d.type in forbid:
+            return False
+        if d.type == "call_expression":
+            mc = method_call(d)
+            if mc is None or mc.name not in PURE_METHODS:
+                return False
+    return True
+

@@ -6,7 +6,7 @@ from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, delete_statement, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import descendants, enclosing_function, identifiers, is_method, method_call, unparen
+from ferrolens.analyzers.syntax import descendants, enclosing_function, identifiers, is_method, is_pure, method_call, unparen
 from ferrolens.analyzers.types import annotation_type, find_binding
 
 DOCS = """
@@ -82,25 +82,10 @@ def _rewrite(ctx: Context, use: Node, ty: str, iterator: str):
     return None
 
 
-PURE_METHODS = {
-    "len", "is_empty", "clone", "cloned", "copied", "to_string", "to_owned", "trim", "starts_with", "ends_with",
-    "contains", "is_some", "is_none", "is_ok", "is_err", "as_ref", "as_str", "abs", "min", "max", "eq", "cmp",
-    "to_lowercase", "to_uppercase", "chars", "bytes", "get", "unwrap_or", "map", "filter", "first", "last",
-}
-
-
 def _closures_are_pure(iterator: Node) -> bool:
     """No closure in the chain can have a visible effect (spawn a thread, print, lock, send): then
     consuming it lazily, interleaved with the loop, or stopping early cannot be told apart."""
-    for clo in [d for d in descendants(iterator) if d.type == "closure_expression"]:
-        for d in descendants(clo):
-            if d.type in ("macro_invocation", "assignment_expression", "compound_assignment_expr", "await_expression"):
-                return False
-            if d.type == "call_expression":
-                mc = method_call(d)
-                if mc is None or mc.name not in PURE_METHODS:
-                    return False
-    return True
+    return all(is_pure(d) for d in descendants(iterator) if d.type == "closure_expression")
 
 
 def _statement_of(node: Node, block: Node) -> Node | None:

@@ -8,7 +8,7 @@ from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, delete_statement, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import descendants, is_method, method_call, named_args, path_last, unparen
+from ferrolens.analyzers.syntax import is_method, is_pure, method_call, named_args, path_last, unparen
 
 DOCS = """
 ## What it does
@@ -41,19 +41,6 @@ read the vector.
 
 ZERO = re.compile(r"^(?:0(?:\.0*)?|0\.)(?:_?(?:u8|u16|u32|u64|u128|usize|i8|i16|i32|i64|i128|isize|f32|f64))?$")
 QUERY = "(let_declaration (mutable_specifier) pattern: (identifier) @name value: (call_expression) @value) @let"
-PURE_CALLS = {"len", "capacity", "count_ones", "min", "max", "pow"}
-
-
-def is_pure(node: Node) -> bool:
-    """No side effects: names, literals, fields, arithmetic and a few pure std methods."""
-    for d in [node, *descendants(node)]:
-        if d.type in ("macro_invocation", "assignment_expression", "compound_assignment_expr", "closure_expression", "block"):
-            return False
-        if d.type == "call_expression":
-            mc = method_call(d)
-            if mc is None or mc.name not in PURE_CALLS:
-                return False
-    return True
 
 
 def _zero(ctx: Context, node: Node) -> str | None:
@@ -122,7 +109,7 @@ def check(ctx: Context, item: Node):
         if path not in ("Vec::new", "Vec::with_capacity", "std::vec::Vec::new", "std::vec::Vec::with_capacity"):
             continue
         args = named_args(value.child_by_field_name("arguments"))
-        if args and not is_pure(args[0]):
+        if args and not is_pure(args[0], forbid=("closure_expression", "block")):
             continue
         stmt = _next_statement(let)
         filled = _fill(ctx, stmt, name) if stmt is not None else None
