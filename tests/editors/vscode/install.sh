@@ -3,6 +3,7 @@
 # postinstall would download ripgrep from GitHub releases, which this machine cannot reach. Same steps,
 # with Debian's ripgrep binary in place (needs: node 20, npm, apt packages ripgrep libkrb5-dev chromium).
 set -eu
+export npm_config_yes=true  # node-pty runs `npx node-gyp` in its postinstall
 cd "$(dirname "$0")"
 npm install --no-audit --no-fund --ignore-scripts
 cs="$PWD/node_modules/code-server"
