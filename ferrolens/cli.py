@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("name")
     s = sub.add_parser("serve", help="run the language server on stdio")
     s.add_argument("--log-file", type=Path, default=None)
+    # LSP clients such as vscode-languageclient announce the transport; stdio is the only one
+    s.add_argument("--stdio", action="store_true", help="use stdio (the default and only transport)")
     return p
 
 

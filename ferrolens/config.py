@@ -46,6 +46,9 @@ def camel(name: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
+CLIENT_SIDE = {"server", "trace"}  # `ferrolens.server.path`, `ferrolens.trace.server`: read by the clients
+
+
 def merge(base: Settings, raw: Any, source: str) -> tuple[Settings, list[str]]:
     """Overlay the keys present in `raw` onto `base`. Returns the new settings and warnings."""
     warnings: list[str] = []
@@ -57,6 +60,8 @@ def merge(base: Settings, raw: Any, source: str) -> tuple[Settings, list[str]]:
     for key, value in raw.items():
         name = _snake(str(key))
         field = _FIELDS.get(name)
+        if field is None and name in CLIENT_SIDE:
+            continue  # the editor's own settings in the same section (how to start us, LSP tracing)
         if field is None:
             warnings.append(f"{source}: unknown setting {key!r} (known: {', '.join(camel(n) for n in _FIELDS)})")
             continue

@@ -220,3 +220,16 @@ def test_unreadable_config_file_is_a_usage_error(tmp_path: Path):
     (tmp_path / "bad.toml").write_text("select = [")
     proc = run("check", "--no-cache", "--config", str(tmp_path / "bad.toml"), str(tmp_path / "a.rs"))
     assert proc.returncode == 2 and "bad.toml: not read" in proc.stderr
+
+
+def test_serve_accepts_the_stdio_flag_clients_add():
+    # vscode-languageclient appends --stdio for stdio transports; the server must start, not exit 2
+    proc = subprocess.run([sys.executable, "-m", "ferrolens", "serve", "--stdio"], input="", capture_output=True, text=True, timeout=30)
+    assert "unrecognized arguments" not in proc.stderr
+
+
+def test_editor_side_settings_are_not_reported_as_unknown():
+    from ferrolens import config
+
+    _, warnings = config.merge(config.Settings(), {"server": {"path": "x"}, "trace": {"server": "off"}, "select": ["perf"]}, "editor settings")
+    assert warnings == []

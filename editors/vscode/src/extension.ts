@@ -8,7 +8,6 @@ import {
   LanguageClientOptions,
   ServerOptions,
   State,
-  TransportKind,
 } from "vscode-languageclient/node";
 
 let client: LanguageClient | undefined;
@@ -69,11 +68,8 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     status.show();
     return;
   }
-  const serverOptions: ServerOptions = {
-    command: cmd.command,
-    args: [...cmd.args, "serve"],
-    transport: TransportKind.stdio,
-  };
+  // no `transport`: vscode-languageclient would append `--stdio`, and stdio is the default anyway
+  const serverOptions: ServerOptions = { command: cmd.command, args: [...cmd.args, "serve"] };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
       { scheme: "file", language: "rust" },

@@ -66,6 +66,12 @@ exports.activate = (ctx) => {
   ctx.subscriptions.push(coll, vscode.workspace.onDidOpenTextDocument(publish), vscode.workspace.onDidChangeTextDocument((e) => publish(e.document)));
 };`);
 
+// package the stub with the extension's own vsce (a folder cannot be installed as such)
+const vsce = path.join(here, "..", "..", "..", "editors", "vscode", "node_modules", ".bin", "vsce");
+fs.writeFileSync(path.join(stub, "README.md"), "A stand-in for rust-analyzer in ferrolens's tests.\n");
+const packed = spawnSync(vsce, ["package", "--skip-license", "--allow-missing-repository", "-o", path.join(work, "stub-ra.vsix")], { cwd: stub, encoding: "utf8" });
+if (packed.status !== 0) throw new Error("packaging the stub failed: " + packed.stdout + packed.stderr);
+
 function cs(extra, opts = {}) {
   return spawnSync(codeServer, ["--extensions-dir", extensions, "--user-data-dir", userData, ...extra], { encoding: "utf8", timeout: 240000, ...opts });
 }
@@ -74,7 +80,7 @@ let server, browser;
 const port = 20000 + Math.floor(Math.random() * 20000);
 try {
   await step("install the .vsix", async () => {
-    for (const ext of [args.vsix, stub]) {
+    for (const ext of [args.vsix, path.join(work, "stub-ra.vsix")]) {
       const r = cs(["--install-extension", ext]);
       if (r.status !== 0) throw new Error(`install ${ext} failed: ${r.stderr}${r.stdout}`);
     }
@@ -141,8 +147,16 @@ try {
     await menu.first().waitFor({ state: "visible", timeout: 20000 });
     await page.waitForTimeout(500);
     if (args.screenshot) await page.screenshot({ path: args.screenshot });
-    const item = page.locator(".action-widget .monaco-list-row", { hasText: "Replace with" }).first();
-    await item.click();
+    // pick "Replace with ..." with the keyboard, as a user would (the menu blocks pointer events)
+    for (let i = 0; ; i++) {
+      const focused = await page.locator(".action-widget .monaco-list-row.focused").first().getAttribute("aria-label").catch(() => "");
+      if (focused && focused.includes("Replace with")) break;
+      if (i > 8) throw new Error("no 'Replace with' entry in the quick fix menu");
+      await page.keyboard.press("ArrowDown");
+      await page.waitForTimeout(150);
+    }
+    result.quick_fix = await page.locator(".action-widget .monaco-list-row.focused").first().getAttribute("aria-label");
+    await page.keyboard.press("Enter");
     await page.waitForTimeout(500);
     await page.keyboard.press("Control+S");
     const deadline = Date.now() + 20000;
@@ -157,6 +171,16 @@ try {
   result.error = String(e && e.message || e);
 } finally {
   result.total_ms = Date.now() - t0;
+  if (!result.ok) {
+    // the extension host's log and the ferrolens output channel, for the failure message
+    const logs = [];
+    const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p); else if (/exthost|ferrolens/i.test(p)) logs.push(p);
+    } };
+    try { walk(path.join(userData, "logs")); } catch {}
+    result.logs = logs.map((p) => `== ${p}\n` + fs.readFileSync(p, "utf8").slice(-3000));
+  }
   if (browser) await browser.close().catch(() => {});
   if (server) server.kill();
   fs.writeFileSync(args.out, JSON.stringify(result, null, 1));
