@@ -79,7 +79,6 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     synchronize: { configurationSection: "ferrolens" },
     outputChannel: output,
     traceOutputChannel: output,
-    diagnosticCollectionName: "ferrolens",
   };
   client = new LanguageClient("ferrolens", "ferrolens", serverOptions, clientOptions);
   client.onDidChangeState((e) => {

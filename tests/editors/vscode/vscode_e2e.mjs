@@ -45,6 +45,7 @@ fs.writeFileSync(
     "telemetry.telemetryLevel": "off",
     "extensions.autoUpdate": false,
     "workbench.enableExperiments": false,
+    "ferrolens.trace.server": "messages",
   }),
 );
 
@@ -54,6 +55,7 @@ fs.mkdirSync(stub);
 fs.writeFileSync(path.join(stub, "package.json"), JSON.stringify({
   name: "stub-ra", publisher: "test", version: "0.0.1", engines: { vscode: "^1.82.0" },
   main: "./extension.js", activationEvents: ["onLanguage:rust"],
+  contributes: { commands: [{ command: "stubRa.ignoreZeroedVec", title: "Stub: ignore zeroed_vec" }] },
 }));
 fs.writeFileSync(path.join(stub, "extension.js"), `
 const vscode = require("vscode");
@@ -64,6 +66,9 @@ exports.activate = (ctx) => {
     d.source = "stub-ra"; coll.set(doc.uri, [d]); } };
   vscode.workspace.textDocuments.forEach(publish);
   ctx.subscriptions.push(coll, vscode.workspace.onDidOpenTextDocument(publish), vscode.workspace.onDidChangeTextDocument((e) => publish(e.document)));
+  // what a user does in the Settings editor, as a command the test can run from the palette
+  ctx.subscriptions.push(vscode.commands.registerCommand("stubRa.ignoreZeroedVec", () =>
+    vscode.workspace.getConfiguration("ferrolens").update("ignore", ["zeroed_vec"], vscode.ConfigurationTarget.Global)));
 };`);
 
 // package the stub with the extension's own vsce (a folder cannot be installed as such)
@@ -131,6 +136,22 @@ try {
       await page.waitForTimeout(500);
     }
     result.problems = text.split("\n").filter((l) => l.includes("ferrolens") || /\b[a-z]+_[a-z_]+\b/.test(l)).slice(0, 20);
+  });
+
+  await step("settings reach the server live", async () => {
+    // the user ignores a rule in their settings: its diagnostics go away without a restart
+    await page.keyboard.press("F1");
+    await page.waitForSelector(".quick-input-widget", { state: "visible" });
+    await page.keyboard.type("Stub: ignore zeroed_vec");
+    await page.waitForTimeout(800);
+    await page.keyboard.press("Enter");
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const text = await page.locator(".markers-panel").innerText().catch(() => "");
+      if (!text.includes("zeroed_vec") && text.includes("format_literal")) break;
+      if (Date.now() > deadline) throw new Error("ignoring zeroed_vec did not reach the server; panel:\n" + text);
+      await page.waitForTimeout(300);
+    }
   });
 
   await step("quick fix with Ctrl+.", async () => {
