@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -241,6 +242,58 @@ async def cold_start(cmd: list[str]) -> float:
     return took
 
 
+async def open_workspace(cmd: list[str], target_lines: int) -> dict:
+    """Open whole corpus files in the server until `target_lines` lines are open; wait for every file's
+    diagnostics; report the time and the server's RSS (what an editor with a big workspace open costs)."""
+    files = sorted(p for p in REGISTRY.rglob("*.rs") if p.is_file() and p.stat().st_size < 500_000)
+    client = RawClient(cmd)
+    await client.start()
+    await client.initialize(WORK)
+    lines = opened = 0
+    waits = []
+    t0 = time.perf_counter()
+    for p in files:
+        text = p.read_text(encoding="utf-8", errors="replace")
+        uri = p.as_uri()
+        waits.append(client.waiter(uri, 1))
+        client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}})
+        lines += text.count("\n")
+        opened += 1
+        if lines >= target_lines:
+            break
+    await client.proc.stdin.drain()
+    for w in waits:
+        await asyncio.wait_for(w.wait(), 300)
+    took = time.perf_counter() - t0
+    rss = client.rss_kb()
+    await client.stop()
+    return {"files": opened, "lines": lines, "seconds": took, "rss_mb": rss / 1024}
+
+
+def clippy_peer() -> dict | None:
+    """`cargo clippy` on the demo crate after a one-line edit (what Clippy costs per change), next to
+    `ferrolens check` on the same crate."""
+    if shutil.which("cargo") is None:
+        return None
+    crate = WORK / "demo-clippy"
+    if crate.exists():
+        shutil.rmtree(crate)
+    shutil.copytree(ROOT / "examples" / "demo", crate, ignore=shutil.ignore_patterns("target", ".ferrolens_cache"))
+    env = dict(os.environ, CARGO_TARGET_DIR=str(crate / "target"))
+    subprocess.run(["cargo", "clippy", "-q"], cwd=crate, env=env, capture_output=True)  # warm: deps and first build
+    times, ours = [], []
+    for i in range(3):
+        main_rs = crate / "src" / "main.rs"
+        main_rs.write_text(main_rs.read_text() + f"// edit {i}\n")
+        t0 = time.perf_counter()
+        subprocess.run(["cargo", "clippy", "-q"], cwd=crate, env=env, capture_output=True)
+        times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "ferrolens", "check", "--no-cache", "--no-progress", "."], cwd=crate, capture_output=True)
+        ours.append(time.perf_counter() - t0)
+    return {"clippy": statistics.median(times), "ferrolens": statistics.median(ours)}
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
@@ -285,6 +338,8 @@ def main() -> int:
     actual = {size: inputs[size].count("\n") for size in sizes}
     findings_in = {size: len(Engine().analyze(SourceFile(inputs[size].encode()))) for size in sizes}
     starts = [asyncio.run(cold_start(ours)) for _ in range(3)]
+    workspace = asyncio.run(open_workspace(ours, 500_000))
+    clippy = clippy_peer()
 
     check_rows = []
     check_corpus([])  # fills the cache for the "cached re-run" row
@@ -308,6 +363,13 @@ def main() -> int:
         f"{actual[size]:,} lines {a[2] / b[2]:.2f}x" for size in sizes for a in rows for b in rows
         if a[0] == b[0] == size and a[1] == "ferrolens" and b[1] != "ferrolens"))
     out.append(f"\n## Cold start (process start -> first diagnostics, demo crate main.rs)\n\nmedian of 3: {statistics.median(starts):.0f} ms (runs: {', '.join(f'{s:.0f}' for s in starts)})\n")
+    out.append("## A big workspace open in the editor\n")
+    out.append(f"{workspace['files']:,} corpus files ({workspace['lines']:,} lines) opened in one server: all diagnostics after "
+               f"{workspace['seconds']:.1f} s; server RSS {workspace['rss_mb']:.0f} MB.\n")
+    if clippy:
+        out.append("## Peer: `cargo clippy` after a one-line edit (demo crate, warm)\n")
+        out.append(f"median of 3: cargo clippy {clippy['clippy'] * 1000:.0f} ms, `ferrolens check` (a new process, no cache) "
+                   f"{clippy['ferrolens'] * 1000:.0f} ms; ratio {clippy['clippy'] / clippy['ferrolens']:.1f}x\n")
     out.append("## `ferrolens check` over the corpus\n")
     out.append("| run | files | lines | wall (s) | files/s | lines/s | peak RSS (MB) | findings |")
     out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")

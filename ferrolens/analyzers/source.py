@@ -157,6 +157,15 @@ class SourceFile:
             self._stale = False
         return self._tree
 
+    @property
+    def has_tree(self) -> bool:
+        return self._tree is not None
+
+    def drop_tree(self) -> None:
+        """Free the tree (tree-sitter trees take ~25x the text). The next read parses afresh."""
+        self._tree = None
+        self._stale = True
+
     @classmethod
     def from_text(cls, text: str, path: str | None = None) -> "SourceFile":
         return cls(encode_utf8(text), path)
@@ -231,14 +240,15 @@ class SourceFile:
             new_end_point = (start_point[0] + nl, len(new) - new.rfind(b"\n") - 1)
         else:
             new_end_point = (start_point[0], start_point[1] + len(new))
-        self._tree.edit(
-            start_byte=start,
-            old_end_byte=end,
-            new_end_byte=new_end,
-            start_point=start_point,
-            old_end_point=old_end_point,
-            new_end_point=new_end_point,
-        )
+        if self._tree is not None:
+            self._tree.edit(
+                start_byte=start,
+                old_end_byte=end,
+                new_end_byte=new_end,
+                start_point=start_point,
+                old_end_point=old_end_point,
+                new_end_point=new_end_point,
+            )
         self.data = new_data
         self.index.update(new_data, start, end, new_end)
         self._stale = True

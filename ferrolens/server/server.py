@@ -57,11 +57,15 @@ class FerrolensProtocol(LanguageServerProtocol):
         yield from self._user(lsp.TEXT_DOCUMENT_DID_CLOSE, params)
 
 
+KEEP_TREES = 16  # documents whose parse tree stays in memory between analyses
+
+
 class FerrolensServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("ferrolens", __version__, protocol_cls=FerrolensProtocol, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.documents: dict[str, Document] = {}
         self.ignored_uris: set[str] = set()  # open documents that are not Rust
+        self.recent: dict[str, None] = {}  # uris of documents that keep their tree, least recent first
         self.file_settings = config.Settings()
         self.client_settings: Any = None
         self.settings = config.Settings()
@@ -133,6 +137,20 @@ class FerrolensServer(LanguageServer):
                 doc.findings = []
         doc.analyzed = state
         self.last_analysis = time.perf_counter() - started
+        self._keep_tree(doc)
+
+    def _keep_tree(self, doc: Document) -> None:
+        """Keep the parse trees of the most recently analysed documents only: a tree costs ~25x its
+        text, and the findings, fixes and positions of an idle document do not need one (its next edit
+        parses it afresh)."""
+        self.recent.pop(doc.uri, None)
+        self.recent[doc.uri] = None
+        while len(self.recent) > KEEP_TREES:
+            uri = next(iter(self.recent))
+            del self.recent[uri]
+            other = self.documents.get(uri)
+            if other is not None and other.src is not None:
+                other.src.drop_tree()
 
     def diagnostics(self, doc: Document) -> list[lsp.Diagnostic]:
         self.analyze(doc)
@@ -274,6 +292,7 @@ def did_change(ls: FerrolensServer, params: lsp.DidChangeTextDocumentParams) -> 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: FerrolensServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.ignored_uris.discard(params.text_document.uri)
+    ls.recent.pop(params.text_document.uri, None)
     doc = ls.documents.pop(params.text_document.uri, None)
     if doc is not None and doc.task is not None:
         doc.task.cancel()

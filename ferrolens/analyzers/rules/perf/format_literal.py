@@ -48,6 +48,18 @@ def _literal(node: Node) -> bool:
     return node.type in ("string_literal", "raw_string_literal")
 
 
+def _unterminated_statement(node: Node) -> bool:
+    parent = node.parent
+    if parent is None:
+        return False
+    if parent.type == "expression_statement":
+        return not any(c.type == ";" for c in parent.children)
+    if parent.type == "block":
+        rest = [c for c in parent.named_children if c.type not in ("line_comment", "block_comment")]
+        return bool(rest) and rest[-1] != node
+    return False
+
+
 def check(ctx: Context, item: Node):
     for m in ctx.matches("(macro_invocation macro: (identifier) @m (#eq? @m \"format\")) @call", item):
         call = m["call"][0]
@@ -78,6 +90,8 @@ def check(ctx: Context, item: Node):
         else:
             continue
         parent = call.parent
+        if _unterminated_statement(call):
+            continue  # a macro statement without `;` mid-block (tree-sitter accepts it): a call there would not parse
         borrowed = parent is not None and parent.type == "reference_expression" and not any(
             c.type == "mutable_specifier" for c in parent.children
         )
