@@ -1,4 +1,4 @@
-"""Perf findings on a hot path say so and are one severity step higher."""
+"""Engine behaviour: hot paths, top-level errors, summary-driven cache invalidation, dropped trees."""
 
 from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.model import Severity
@@ -74,3 +74,15 @@ def test_cached_findings_follow_the_summary_parts_they_read():
     assert [f.fix is not None for f in engine.analyze(src, cache)] == [True]  # 12 % 4 == 0: provable
     src = SourceFile(b"const N: usize = 5;" + body)  # only the const changed: `f` is redone
     assert [f.fix is not None for f in engine.analyze(src, cache)] == [False]
+
+
+def test_a_dropped_tree_is_reparsed_on_the_next_edit():
+    from ferrolens.analyzers.source import parse
+
+    src = SourceFile(b'fn f() -> String { format!("a") }\n')
+    src.drop_tree()
+    assert not src.has_tree
+    src.apply_edit(0, 0, b"// note\n")  # an edit while the tree is gone: no tree.edit, a fresh parse later
+    assert str(src.root) == str(parse(src.data).root_node)
+    engine = Engine(RuleSelection((all_rules()["format_literal"],)))
+    assert [src.data[f.start : f.end] for f in engine.analyze(src)] == [b'format!("a")']
