@@ -371,3 +371,25 @@ def test_malformed_messages_do_not_stop_the_server():
     assert '"id": 3' in out.replace('"id":3', '"id": 3')  # answered after the garbage
     assert '"id": 4' in out.replace('"id":4', '"id": 4')
     assert proc.returncode == 0
+
+
+async def test_many_open_documents_keep_serving_after_their_trees_are_freed(client):
+    await client.initialize_session(lsp.InitializeParams(capabilities=capabilities(["utf-16"])))
+    uris = [f"file:///work/demo/src/m{i}.rs" for i in range(20)]
+    for i, uri in enumerate(uris):
+        diags = await open_doc(client, SRC, uri=uri)
+        assert [d.code for d in diags] == ["eager_fallback"], i
+    # the first documents' trees were freed (only the 16 most recent keep one); they still answer
+    # code actions, and edits to them are parsed afresh
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(lsp.TextDocumentIdentifier(uris[0]), diags[0].range, lsp.CodeActionContext(diagnostics=list(diags)))
+    )
+    assert any(a.is_preferred for a in actions)
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(uri=uris[0], version=2),
+            [lsp.TextDocumentContentChangePartial(range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)), text="// x\n")],
+        )
+    )
+    after = await wait_for_diagnostics(client, uris[0], 2)
+    assert [d.range.start.line for d in after] == [2]
