@@ -233,3 +233,14 @@ def test_editor_side_settings_are_not_reported_as_unknown():
 
     _, warnings = config.merge(config.Settings(), {"server": {"path": "x"}, "trace": {"server": "off"}, "select": ["perf"]}, "editor settings")
     assert warnings == []
+
+
+def test_a_workspace_of_5000_files(tmp_path: Path):
+    body = 'fn f{i}(o: Option<String>) -> String {{ o.unwrap_or(format!("x{{}}", {i})) }}\n'
+    for i in range(5000):
+        d = tmp_path / "src" / f"m{i // 100}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i}.rs").write_text(body.format(i=i))
+    proc = run("check", "--no-cache", "--no-progress", "--output-format", "json", "--select", "eager_fallback", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert len(json.loads(proc.stdout)) == 5000
