@@ -116,8 +116,7 @@ class Engine:
             return []
         # when the top level does not parse, tree-sitter makes the root an ERROR node whose children are
         # still the well-formed items around the broken spot: those keep their findings (a stray token
-        # typed between two fns must not blank the file), the fragments do not
-        top_level_error = root.is_error
+        # typed between two fns must not blank the file), the fragments do not (see the item loop)
         items = []
         old_summaries = cache.summaries
         new_summaries: dict[tuple, FileSummary] = {}
@@ -148,7 +147,9 @@ class Engine:
         out: list[Finding] = []
         new_findings: dict[tuple, tuple[list[Finding], tuple]] = {}
         for item, key in items:
-            if item.has_error or (top_level_error and item.parent == root and item.type not in ITEM_KINDS):
+            if item.has_error or (item.type not in ITEM_KINDS and _container_broken(item)):
+                # beside a syntax error, only well-formed declarations count: a loose block or
+                # expression there is a fragment of the broken code
                 continue
             entry = cache.findings.get(key)
             if entry is None or (entry[1] and digest != cache.checked_digest and not _parts_match(entry[1], summary)):
@@ -223,6 +224,12 @@ class Engine:
         if rule is None or not rule.clippy:
             return False
         return _clippy_allowed(src, f, rule.clippy)
+
+
+def _container_broken(item: Node) -> bool:
+    """The body holding `item`, or the impl/trait/mod that owns that body, has a syntax error."""
+    parent = item.parent
+    return parent is not None and (parent.has_error or (parent.parent is not None and parent.parent.has_error))
 
 
 def _parts_match(parts: tuple[tuple[str, int], ...], summary: FileSummary) -> bool:

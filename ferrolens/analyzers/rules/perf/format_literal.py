@@ -90,6 +90,8 @@ def check(ctx: Context, item: Node):
         else:
             continue
         parent = call.parent
+        if call.parent is not None and call.parent.type in ("declaration_list", "source_file"):
+            continue  # a macro in item position (an impl body, the top level) is not an expression
         if _unterminated_statement(call):
             continue  # a macro statement without `;` mid-block (tree-sitter accepts it): a call there would not parse
         borrowed = parent is not None and parent.type == "reference_expression" and not any(
