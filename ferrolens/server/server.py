@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +74,6 @@ class FerrolensServer(LanguageServer):
         self.refresh_support = False
         self.versioned_edits = False
         self.config_pull = False
-        self.last_analysis = 0.0
         self._reported: set[tuple[str, str]] = set()
 
     # -- settings ----------------------------------------------------------------------------------
@@ -125,7 +123,6 @@ class FerrolensServer(LanguageServer):
         state = (doc.version, self.generation)
         if doc.analyzed == state:
             return
-        started = time.perf_counter()
         if doc.src is None:
             doc.findings = []
         else:
@@ -136,7 +133,6 @@ class FerrolensServer(LanguageServer):
                 self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=f"ferrolens: analysis of {doc.uri} failed; see the server log"))
                 doc.findings = []
         doc.analyzed = state
-        self.last_analysis = time.perf_counter() - started
         self._keep_tree(doc)
 
     def _keep_tree(self, doc: Document) -> None:
