@@ -170,6 +170,11 @@ def element_name(v: str, taken: set[str]) -> str:
         base = "item"
     if not base.isidentifier() or base == last or base in RUST_KEYWORDS:
         base = "item"
+    return fresh_name(base, taken)
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """`base`, or `base2`, `base3`, ... whichever is not in `taken`."""
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}{n}", n + 1

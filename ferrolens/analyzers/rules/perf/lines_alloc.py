@@ -7,7 +7,7 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import enclosing_function, identifiers, is_method, macro_name, method_call, unparen
+from ferrolens.analyzers.syntax import enclosing_function, fresh_name, identifiers, is_method, macro_name, method_call, unparen
 from ferrolens.analyzers.types import find_binding
 
 DOCS = """
@@ -104,13 +104,6 @@ def _reads_only(ctx: Context, body: Node, name: str, after: int) -> bool:
     return True
 
 
-def _fresh(taken: set[str], base: str) -> str:
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base}{n}", n + 1
-    return name
-
-
 def check(ctx: Context, item: Node):
     data = ctx.src.data
     for m in ctx.matches("(for_expression pattern: (identifier) @name value: (call_expression) @value body: (block) @body) @loop", item):
@@ -140,8 +133,8 @@ def check(ctx: Context, item: Node):
             continue
         fn = enclosing_function(loop)
         taken = {t for _, t in identifiers(fn, data)} if fn is not None else set()
-        reader = recv_text if recv.type == "identifier" else _fresh(taken, "reader")
-        buf = _fresh(taken | {reader}, "buf")
+        reader = recv_text if recv.type == "identifier" else fresh_name("reader", taken)
+        buf = fresh_name("buf", taken | {reader})
         suffix, _ = unwrap
         indent = ctx.line_indent(loop.start_byte)
         inner = ctx.line_indent(first.start_byte)
