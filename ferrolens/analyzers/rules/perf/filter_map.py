@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import descendants, is_method, method_call, unparen
+from ferrolens.analyzers.syntax import descendants, is_method, macro_name, method_call, unparen
 
 DOCS = """
 ## What it does
 Flags `.filter(|x| x.is_some()).map(|x| x.unwrap())` and the `is_ok` / `unwrap` pair for `Result`
-(also written with paths, `.filter(Option::is_some).map(Option::unwrap)`), and the longer form whose
-map does more with the unwrapped value, `.map(|x| f(x.unwrap()))`.
+(also written with paths, `.filter(Option::is_some).map(Option::unwrap)`), the longer form whose
+map does more with the unwrapped value, `.map(|x| f(x.unwrap()))`, and
+`.filter(|x| matches!(x, P)).map(|x| match x { P => v, _ => unreachable!() })` (or `if let P = x { v }
+else { unreachable!() }`), which tests the pattern twice. The two patterns must have the same shape;
+the map's may bind names where the `matches!` has `_`.
 
 ## Why it matters
 The test is done twice: once by `filter`, and again inside `unwrap`, which also keeps a panic path in
@@ -31,7 +36,9 @@ let nums: Vec<i32> = words.iter().map(|w| w.parse().ok()).flatten().collect();
 ```
 
 ## Fix safety
-Safe when the items are evidently owned (the step before `filter` is a `map`, `filter_map`,
+The `matches!` form becomes `filter_map(|x| match x { P => Some(v), _ => None })`: the map's closure
+already received the items by value and matched the same pattern, so it is safe. For the others, safe
+when the items are evidently owned (the step before `filter` is a `map`, `filter_map`,
 `into_iter` or `drain`): the same values come out in the same order. After `.iter()` the items are
 references, and the fix becomes `.flatten().copied()`, which is what the original's `unwrap` on a
 reference did (it only compiles for `Copy` values). When the items' origin is unknown there is no fix.
@@ -65,6 +72,14 @@ def _test_of(ctx: Context, pred: Node) -> str | None:
     if clo is None:
         return None
     name, body = clo
+    if body.type == "macro_invocation" and macro_name(body) == "matches":
+        tt = body.named_children[-1] if body.named_children else None
+        toks = tt.children[1:-1] if tt is not None else []
+        if len(toks) >= 3 and toks[0].type == "identifier" and ctx.text(toks[0]) == name and toks[1].type == ",":
+            pattern = ctx.src.data[toks[2].start_byte : toks[-1].end_byte].decode().strip().rstrip(",").strip()
+            if pattern and " if " not in f" {pattern} ":  # a guard would need the matches! form
+                return "matches:" + pattern
+        return None
     mc = method_call(body)
     if mc is None or mc.args or mc.name not in TESTS:
         return None
@@ -102,6 +117,68 @@ def _unwraps(ctx: Context, func: Node, test: str) -> tuple[str, Node | None, str
     return ("map", unwrap, name)
 
 
+_DIVERGING = {"unreachable", "panic", "unimplemented", "todo"}
+
+
+def _norm(text: str) -> str:
+    """A pattern's shape: whitespace, `ref`/`mut` and the names it binds erased (`E::A(n)` -> `E::A(_)`)."""
+    text = re.sub(r"\b(?:ref|mut)\s+", "", text)
+    text = re.sub(r"(?<![:\w])([a-z_][a-z0-9_]*)(?![\w:(!{])", "_", text)
+    text = re.sub(r"\s+", "", text)
+    # all-wildcard fields match like `..`: `E::A(_,_)` has the shape of `E::A(..)`
+    return re.sub(r"\((?:_,)*(?:_|\.\.),?\)", "(..)", text)
+
+
+def _destructures(ctx: Context, func: Node, pattern: str) -> tuple[str, str, str] | None:
+    """(param, the map's pattern, body) when `func` is `|y| match y { PAT => body, _ => unreachable!() }` or
+    `|y| if let PAT = y { body } else { unreachable!() }` for the pattern `matches!` tested."""
+    clo = _closure(func)
+    if clo is None:
+        return None
+    name, body = clo
+    if body.type == "match_expression":
+        value = body.child_by_field_name("value")
+        block = body.child_by_field_name("body")
+        arms = [a for a in block.named_children if a.type == "match_arm"] if block is not None else []
+        if value is None or ctx.text(unparen(value)) != name or len(arms) != 2:
+            return None
+        first, second = arms
+        if _norm(ctx.text(first.child_by_field_name("pattern"))) != _norm(pattern):
+            return None
+        if ctx.text(second.child_by_field_name("pattern")).strip() != "_" or not _diverges(ctx, second.child_by_field_name("value")):
+            return None
+        return name, ctx.text(first.child_by_field_name("pattern")), ctx.text(first.child_by_field_name("value"))
+    if body.type == "if_expression":
+        cond = body.child_by_field_name("condition")
+        alt = body.child_by_field_name("alternative")
+        cons = body.child_by_field_name("consequence")
+        if cond is None or cond.type != "let_condition" or alt is None or cons is None:
+            return None
+        if ctx.text(unparen(cond.child_by_field_name("value"))) != name:
+            return None
+        if _norm(ctx.text(cond.child_by_field_name("pattern"))) != _norm(pattern):
+            return None
+        other = alt.named_children[0] if alt.named_child_count else None
+        if other is None or not _diverges(ctx, other):
+            return None
+        inner = [c for c in cons.named_children if c.type not in ("line_comment", "block_comment")]
+        value = ctx.text(inner[0]) if len(inner) == 1 and inner[0].type != "expression_statement" and inner[0].type != "let_declaration" else ctx.text(cons)
+        return name, ctx.text(cond.child_by_field_name("pattern")), value
+    return None
+
+
+def _diverges(ctx: Context, node: Node | None) -> bool:
+    if node is None:
+        return False
+    node = unparen(node)
+    if node.type == "block":
+        inner = [c for c in node.named_children if c.type not in ("line_comment", "block_comment")]
+        if len(inner) != 1:
+            return False
+        node = inner[0].named_children[0] if inner[0].type == "expression_statement" and inner[0].named_child_count else inner[0]
+    return node.type == "macro_invocation" and macro_name(node) in _DIVERGING
+
+
 def check(ctx: Context, item: Node):
     for m in ctx.matches("(call_expression) @call", item):
         call = m["call"][0]
@@ -114,6 +191,20 @@ def check(ctx: Context, item: Node):
         test = _test_of(ctx, filtered.args[0])
         if test is None:
             continue
+        start = filtered.name_node.start_byte
+        if test.startswith("matches:"):
+            pattern = test[len("matches:") :]
+            found = _destructures(ctx, mapped.args[0], pattern)
+            if found is None:
+                continue
+            name, bound, value = found
+            new = f"filter_map(|{name}| match {name} {{ {bound} => Some({value}), _ => None }})"
+            yield ctx.finding(
+                (start, call.end_byte),
+                "`filter(matches!(..))` then a `map` that destructures the same pattern tests each item twice; `filter_map` does it once",
+                fix=fix("Use `filter_map`", Edit(start, call.end_byte, new)),
+            )
+            continue
         how = _unwraps(ctx, mapped.args[0], test)
         if how is None:
             continue
@@ -121,7 +212,6 @@ def check(ctx: Context, item: Node):
         origin = source.name if source is not None else None
         kind = "Option" if test == "is_some" else "Result"
         # the edit spans from the `filter` name to the end of the map call
-        start = filtered.name_node.start_byte
         message = f"`filter({test})` then `map(unwrap)` tests each {kind} twice; "
         if how[0] == "flatten":
             message += "`flatten()` does it once"
