@@ -86,3 +86,15 @@ def test_a_dropped_tree_is_reparsed_on_the_next_edit():
     assert str(src.root) == str(parse(src.data).root_node)
     engine = Engine(RuleSelection((all_rules()["format_literal"],)))
     assert [src.data[f.start : f.end] for f in engine.analyze(src)] == [b'format!("a")']
+
+
+def test_an_unchanged_impl_is_rechecked_when_a_declaration_it_reads_changes():
+    from ferrolens.analyzers.engine import ItemCache
+
+    engine = Engine(RuleSelection((all_rules()["chunks_exact"],)))
+    body = b"\nstruct S;\nimpl S {\n    fn f(&self, a: &[u8; 12]) -> u32 { a.chunks(N).map(|c| c[0] as u32).sum() }\n}\n"
+    cache = ItemCache()
+    assert [f.fix is not None for f in engine.analyze(SourceFile(b"const N: usize = 4;" + body), cache)] == [True]
+    # the impl's bytes are the same, so it is taken from the cache, but its method read `N`
+    assert [f.fix is not None for f in engine.analyze(SourceFile(b"const N: usize = 5;" + body), cache)] == [False]
+    assert [f.fix is not None for f in engine.analyze(SourceFile(b"const N: usize = 6;" + body), cache)] == [True]

@@ -88,6 +88,8 @@ class ItemCache:
         self.merged: FileSummary | None = None  # the merge of `summaries`, and its digest
         self.digest: int | None = None
         self.checked_digest: int | None = None  # the digest all cached findings were valid for
+        # (container kind, container bytes) -> [(item start relative to the container, item key)]
+        self.containers: dict[tuple, list[tuple[int, tuple]]] = {}
         self.selection: tuple = ()
 
 
@@ -117,20 +119,41 @@ class Engine:
         # when the top level does not parse, tree-sitter makes the root an ERROR node whose children are
         # still the well-formed items around the broken spot: those keep their findings (a stray token
         # typed between two fns must not blank the file), the fragments do not (see the item loop)
-        items = []
+        # items as (node or None, start, key, container): an impl/trait/mod whose bytes did not change
+        # since the last analysis is not walked again; its items come back from the cache as
+        # (None, start, key) and are only expanded into nodes if one of them must be rechecked
+        items: list[tuple[Node | None, int, tuple, Node | None]] = []
         old_summaries = cache.summaries
         new_summaries: dict[tuple, FileSummary] = {}
+        new_containers: dict[tuple, list[tuple[int, tuple]]] = {}
         added: list[FileSummary] = []
-        for item, header in iter_items(root, data):
-            # what an item yields depends on its bytes, its container headers and where it sits
-            key = (header, item.parent.type if item.parent else "", item.type, data[item.start_byte : item.end_byte])
-            items.append((item, key))
-            s = old_summaries.get(key)
-            if s is None:
-                s = summarize_item(item, data)
-                added.append(s)
-            new_summaries[key] = s
+        for child in root.children:
+            if child.type in NOT_CHECKED:
+                continue
+            body = child.child_by_field_name("body") if child.type in CONTAINERS else None
+            if body is None:
+                units = [(child, b"")]
+            else:
+                ckey = (child.type, data[child.start_byte : child.end_byte])
+                known = cache.containers.get(ckey) if not child.has_error else None
+                if known is not None:
+                    new_containers[ckey] = known
+                    for rel, key in known:
+                        items.append((None, child.start_byte + rel, key, child))
+                        new_summaries[key] = old_summaries[key]
+                    continue
+                units = iter_items(body, data, data[child.start_byte : body.start_byte])
+                new_containers[ckey] = [(item.start_byte - child.start_byte, _item_key(item, h, data)) for item, h in units]
+            for item, header in units:
+                key = _item_key(item, header, data)
+                items.append((item, item.start_byte, key, None))
+                s = old_summaries.get(key)
+                if s is None:
+                    s = summarize_item(item, data)
+                    added.append(s)
+                new_summaries[key] = s
         cache.summaries = new_summaries
+        cache.containers = new_containers
         # the merged summary changes only when the declarations of the items that changed did: a
         # keystroke inside a function body re-merges nothing
         removed = [s for k, s in old_summaries.items() if k not in new_summaries] if len(old_summaries) else []
@@ -144,23 +167,44 @@ class Engine:
         summary, digest = cache.merged, cache.digest
         ctx = Context(src, lambda: summary)
 
+        def stale(entry) -> bool:
+            return entry is None or bool(entry[1] and digest != cache.checked_digest and not _parts_match(entry[1], summary))
+
+        # a cached container with an item to recheck is walked after all
+        findings_cache = cache.findings
+        if digest == cache.checked_digest:
+            expand = {id(c) for n, _, key, c in items if n is None and key not in findings_cache}
+        else:
+            expand = {id(c) for n, _, key, c in items if n is None and stale(findings_cache.get(key))}
+        if expand:
+            walked = []
+            for n, start, key, c in items:
+                if n is None and id(c) in expand:
+                    if walked and walked[-1][3] is c:
+                        continue
+                    body = c.child_by_field_name("body")
+                    walked.extend((i, i.start_byte, _item_key(i, h, data), c) for i, h in iter_items(body, data, data[c.start_byte : body.start_byte]))
+                else:
+                    walked.append((n, start, key, c))
+            items = walked
+
         out: list[Finding] = []
         new_findings: dict[tuple, tuple[list[Finding], tuple]] = {}
-        for item, key in items:
-            if item.has_error or (item.type not in ITEM_KINDS and _container_broken(item)):
+        for item, start, key, _container in items:
+            if item is not None and (item.has_error or (item.type not in ITEM_KINDS and _container_broken(item))):
                 # beside a syntax error, only well-formed declarations count: a loose block or
                 # expression there is a fragment of the broken code
                 continue
             entry = cache.findings.get(key)
-            if entry is None or (entry[1] and digest != cache.checked_digest and not _parts_match(entry[1], summary)):
+            if stale(entry):
                 ctx.used_summary.clear()
-                rel = [f.shifted(-item.start_byte) for f in self._check_item(ctx, item)]
+                rel = [f.shifted(-start) for f in self._check_item(ctx, item)]
                 # only items whose rules read a part of the summary are redone when that part changes
                 # (a renamed fn, a new field, a const's value)
                 entry = (rel, tuple((p, summary.part_digest(p)) for p in sorted(ctx.used_summary)))
             new_findings[key] = entry
             if entry[0]:
-                out.extend(f.shifted(item.start_byte) for f in entry[0])
+                out.extend(f.shifted(start) for f in entry[0])
         cache.findings = new_findings
         cache.checked_digest = digest
 
@@ -224,6 +268,11 @@ class Engine:
         if rule is None or not rule.clippy:
             return False
         return _clippy_allowed(src, f, rule.clippy)
+
+
+def _item_key(item: Node, header: bytes, data: bytes) -> tuple:
+    """What an item's findings depend on: its bytes, its container headers and where it sits."""
+    return (header, item.parent.type if item.parent else "", item.type, data[item.start_byte : item.end_byte])
 
 
 def _container_broken(item: Node) -> bool:
