@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--no-cache", action="store_true", help="neither read nor write .ferrolens_cache")
     c.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
     c.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
+    c.add_argument("--statistics", action="store_true", help="also print duplicated lines per file and in total (a clone report)")
 
     rl = sub.add_parser("rules", help="list every rule")
     rl.add_argument("--format", choices=("text", "markdown"), default="text")
@@ -130,7 +131,7 @@ _ENGINE = None
 def _engine(settings):
     global _ENGINE
     from ferrolens import config
-    from ferrolens.analyzers.engine import Engine
+    from ferrolens.analyzers.engine import Engine, RuleSelection
 
     key = repr(settings)
     if _ENGINE is None or _ENGINE[0] != key:
@@ -138,8 +139,20 @@ def _engine(settings):
         def on_error(rule, exc):
             print(f"ferrolens: internal error in rule {rule.name}: {exc!r} (other rules still ran)", file=sys.stderr)
 
-        _ENGINE = (key, Engine(config.selection(settings), on_error=on_error))
+        # duplicate_code needs every file: the workers fingerprint, the parent process reports clones
+        selection = config.selection(settings)
+        selection = RuleSelection(tuple(r for r in selection.rules if r.name != DUPLICATE_CODE), selection.severities)
+        _ENGINE = (key, Engine(selection, on_error=on_error))
     return _ENGINE[1]
+
+
+DUPLICATE_CODE = "duplicate_code"
+
+
+def _dry_selected(settings) -> bool:
+    from ferrolens import config
+
+    return any(r.name == DUPLICATE_CODE for r in config.selection(settings).rules)
 
 
 def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, diff: bool):
@@ -182,7 +195,64 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
                     data, report.fixed = new, applied
     src = SourceFile(data, display)
     report.findings = [finding_json(src, display, f) for f in engine.analyze(src)]
+    if _dry_selected(settings):
+        from ferrolens import config
+        from ferrolens.analyzers.dry.fingerprint import fingerprint
+
+        report.units = fingerprint(display, data, src.root, config.dry_options(settings).include_tests)
     return report
+
+
+def _units_from_json(path: Path, display: str, raw: dict):
+    """The cached fingerprints of an unchanged file, with its bytes read again (None if unreadable)."""
+    from ferrolens.analyzers.dry.fingerprint import FileUnits
+    from ferrolens.files import check_bytes
+
+    try:
+        loaded = check_bytes(path.read_bytes(), 1 << 62)
+        if loaded.data is None:
+            return None
+        return FileUnits.from_json(display, loaded.data, raw)
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _report_clones(done: list, settings, statistics: bool) -> str:
+    """Index every file's fingerprints, add the duplicate_code findings to the reports, and return the
+    statistics table (or "")."""
+    from ferrolens import config
+    from ferrolens.analyzers.dry.index import CloneIndex
+    from ferrolens.analyzers.engine import Engine
+    from ferrolens.analyzers.rules.dry.duplicate_code import findings
+    from ferrolens.analyzers.source import SourceFile
+    from ferrolens.output import finding_json
+
+    index = CloneIndex(config.dry_options(settings))
+    for rep in done:
+        if rep.units is not None:
+            index.update(rep.units)
+    engine = Engine(config.selection(settings), workspace=index)
+    rows = []
+    for rep in done:
+        if rep.units is None:
+            continue
+        src = SourceFile(rep.units.data, rep.path)
+        extra = [finding_json(src, rep.path, f) for f in engine.finish(src, findings(index, rep.path))]
+        if extra:
+            rep.findings = sorted(rep.findings + extra, key=lambda f: (f["start"]["line"], f["start"]["column"], f["rule"]))
+        if statistics:
+            dup, total = index.duplicated_lines(rep.path)
+            rows.append((rep.path, dup, total))
+    if not statistics:
+        return ""
+    out = ["", "Duplicated lines (duplicate_code):", f"{'file':<60} {'lines':>8} {'duplicated':>11} {'%':>6}"]
+    for path, dup, total in sorted(rows, key=lambda r: (-r[1], r[0])):
+        if dup:
+            out.append(f"{path:<60} {total:>8} {dup:>11} {100 * dup / max(total, 1):>5.1f}%")
+    dup, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    clones = sum(len(index.clones(r[0])) for r in rows)
+    out.append(f"{'total (' + str(len(rows)) + ' files, ' + str(clones) + ' duplicated places)':<60} {total:>8} {dup:>11} {100 * dup / max(total, 1):>5.1f}%")
+    return "\n".join(out) + "\n"
 
 
 def atomic_write(path: Path, original: bytes, new: bytes) -> str | None:
@@ -302,8 +372,15 @@ def _check(args) -> int:
                 key = None
             hit = cache.get(name)
             if key and hit and hit.get("key") == key:
-                reports[i] = FileReport(name, hit["findings"], hit.get("problem"))
-                continue
+                reports[i] = rep = FileReport(name, hit["findings"], hit.get("problem"))
+                if hit.get("units") is not None:
+                    rep.units = _units_from_json(p, name, hit["units"])
+                    if rep.units is None:
+                        reports[i] = None
+                    else:
+                        continue
+                else:
+                    continue
         todo.append((i, (p, name, settings, args.fix, args.unsafe_fixes, args.diff)))
 
     progress = _Progress(len(files), sys.stderr.isatty() and not args.no_progress)
@@ -326,7 +403,7 @@ def _check(args) -> int:
 
     if use_cache:
         new_cache = {
-            rep.path: {"key": key, "findings": rep.findings, "problem": rep.problem}
+            rep.path: {"key": key, "findings": rep.findings, "problem": rep.problem, "units": rep.units.to_json() if rep.units is not None else None}
             for key, rep in zip(keys, done)
             if key is not None and not rep.io_error
         }
@@ -339,6 +416,7 @@ def _check(args) -> int:
         except OSError:
             pass  # a read-only tree just runs without a cache
 
+    stats = _report_clones(done, settings, args.statistics) if _dry_selected(settings) else ""
     io_error = False
     for rep in done:
         if rep.problem:
@@ -356,6 +434,8 @@ def _check(args) -> int:
         from ferrolens.output import text
 
         sys.stdout.write(text.render(done, args.fix, args.unsafe_fixes))
+    if stats:
+        (sys.stderr if args.output_format != "text" else sys.stdout).write(stats)
     if io_error:
         return EXIT_ERROR
     remaining = any(r.findings for r in done) or (args.diff and any(r.diff for r in done))

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 import cattrs
 
+from ferrolens.analyzers.dry.index import DryOptions
 from ferrolens.analyzers.engine import RuleSelection
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import all_rules, groups
@@ -30,6 +31,13 @@ class Settings:
     hide_clippy_mirrored: bool = False  # hide rules that a Clippy lint already reports
     max_file_size: int = 2_000_000  # bytes; larger files are skipped with a message
     debounce_ms: int = -1  # -1: adaptive (2 ms; bursts that arrive during an analysis are coalesced into the next)
+    # duplicate_code: the smallest clone reported, test code, how different a renamed copy may be, and
+    # how alike a near-miss function must be
+    dry_min_tokens: int = 50
+    dry_min_lines: int = 5
+    dry_include_tests: bool = False
+    dry_max_differences: int = 4
+    dry_similarity: float = 0.85
 
 
 _converter = cattrs.Converter()
@@ -86,6 +94,16 @@ def _validate(s: Settings, source: str) -> list[str]:
             except ValueError as exc:
                 out.append(f"{source}: {exc}")
     return out
+
+
+def dry_options(s: Settings) -> DryOptions:
+    return DryOptions(
+        min_tokens=max(s.dry_min_tokens, 10),
+        min_lines=max(s.dry_min_lines, 1),
+        include_tests=s.dry_include_tests,
+        max_differences=max(s.dry_max_differences, 0),
+        similarity=min(max(s.dry_similarity, 0.5), 1.0),
+    )
 
 
 def selection(s: Settings) -> RuleSelection:

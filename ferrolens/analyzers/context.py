@@ -20,10 +20,14 @@ def compile_query(source: str) -> Query:
 class Context:
     """Handed to a rule's check. `rule` is set by the engine before each call."""
 
-    __slots__ = ("src", "rule", "_summary_fn", "_summary", "used_summary")
+    __slots__ = ("src", "rule", "_summary_fn", "_summary", "used_summary", "workspace", "fingerprints")
 
-    def __init__(self, src: SourceFile, summary_fn=None) -> None:
+    def __init__(self, src: SourceFile, summary_fn=None, workspace=None, fingerprints=None) -> None:
         self.src = src
+        # the clone index (ferrolens.analyzers.dry) cross-file rules read, and this file's cache of
+        # clone fingerprints
+        self.workspace = workspace
+        self.fingerprints = fingerprints
         self.rule = ""
         self._summary_fn = summary_fn
         self._summary: FileSummary | None = None

@@ -20,6 +20,8 @@ from typing import Callable
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context
+from ferrolens.analyzers.dry.fingerprint import FingerprintCache
+from ferrolens.analyzers.dry.index import CloneIndex, DryOptions
 from ferrolens.analyzers.model import Finding, Severity
 from ferrolens.analyzers.registry import Rule, all_rules
 from ferrolens.analyzers.source import SourceFile
@@ -91,6 +93,7 @@ class ItemCache:
         # (container kind, container bytes) -> [(item start relative to the container, item key)]
         self.containers: dict[tuple, list[tuple[int, tuple]]] = {}
         self.selection: tuple = ()
+        self.fingerprints = FingerprintCache()  # clone fingerprints per item (duplicate_code)
 
 
 _ALLOW_COMMENT = re.compile(rb"ferrolens\s*:\s*allow\s*\(([^)]*)\)")
@@ -99,9 +102,19 @@ ErrorHandler = Callable[[Rule, BaseException], None]
 
 
 class Engine:
-    def __init__(self, selection: RuleSelection | None = None, on_error: ErrorHandler | None = None) -> None:
+    def __init__(
+        self,
+        selection: RuleSelection | None = None,
+        on_error: ErrorHandler | None = None,
+        workspace: CloneIndex | None = None,
+        dry: DryOptions | None = None,
+    ) -> None:
         self.selection = selection or RuleSelection.default()
         self.on_error = on_error
+        # the workspace clone index shared by the files analysed with this engine; without one, each
+        # file is checked for duplicates within itself
+        self.workspace = workspace
+        self.dry = workspace.options if workspace is not None else dry or DryOptions()
         self._item_rules = [r for r in self.selection.rules if r.scope == "item"]
         self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
 
@@ -165,7 +178,7 @@ class Engine:
                 merged.merge(s)
             cache.merged, cache.digest = merged, merged.digest()
         summary, digest = cache.merged, cache.digest
-        ctx = Context(src, lambda: summary)
+        ctx = Context(src, lambda: summary, self.workspace or CloneIndex(self.dry), cache.fingerprints)
 
         def stale(entry) -> bool:
             return entry is None or bool(entry[1] and digest != cache.checked_digest and not _parts_match(entry[1], summary))

@@ -62,6 +62,9 @@ class Fix:
 
 @dataclass(frozen=True, slots=True)
 class Related:
+    """Another place the finding refers to. In the same file, start and end are byte offsets; in
+    another file (`path` set), they are 0-based first and last lines."""
+
     start: int
     end: int
     message: str

@@ -17,6 +17,7 @@ class FileReport:
     fixed: int = 0
     diff: str = ""
     io_error: bool = False  # the file could not be read or written (exit code 2)
+    units: object = None  # its clone fingerprints (FileUnits), for the workspace-wide duplicate_code
 
 
 def _pos(src: SourceFile, offset: int) -> dict:
@@ -46,8 +47,9 @@ def finding_json(src: SourceFile, path: str, f: Finding) -> dict:
         "related": [
             {
                 "path": r.path or path,
-                "start": _pos(src, r.start) if r.path is None else {"line": r.start, "column": 1},
-                "end": _pos(src, r.end) if r.path is None else {"line": r.end, "column": 1},
+                # in another file, start and end are 0-based lines
+                "start": _pos(src, r.start) if r.path is None else {"line": r.start + 1, "column": 1},
+                "end": _pos(src, r.end) if r.path is None else {"line": r.end + 1, "column": 1},
                 "message": r.message,
             }
             for r in f.related

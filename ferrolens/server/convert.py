@@ -68,11 +68,12 @@ def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str) -> lsp.Diagnosti
         source="ferrolens",
         related_information=[
             lsp.RelatedInformation(
-                location=lsp.Location(uri=uri if r.path is None else Path(r.path).as_uri(), range=to_range(src, r.start, r.end, enc)),
+                location=lsp.Location(uri=uri, range=to_range(src, r.start, r.end, enc))
+                if r.path is None
+                else lsp.Location(uri=Path(r.path).as_uri(), range=lsp.Range(lsp.Position(r.start, 0), lsp.Position(r.end + 1, 0))),
                 message=r.message,
             )
             for r in f.related
-            if r.path is None
         ]
         or None,
         data={"rule": f.rule, "start": f.start, "end": f.end},

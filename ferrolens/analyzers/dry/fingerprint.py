@@ -1,0 +1,312 @@
+"""The clone fingerprints of one file: its functions and the statement runs of its blocks.
+
+A *unit* never splits a statement: the candidates are whole functions (signature and body) and runs of
+consecutive statements of one block (at any depth: a loop body's statements form their own runs). Every
+statement gets two 64-bit hashes: of its exact tokens (Type-1) and of its tokens with identifiers and
+literals normalised (Type-2). Statements that are mostly literals (data tables) keep the exact hash in
+both slots, so two different tables of the same shape are never reported.
+
+Left out: `use` lists and attributes (never statements), `macro_rules!` bodies, item-level macro tables
+(`lazy_static! {..}`: not a block), and test code (`#[test]` functions, `#[cfg(test)]` modules) unless
+asked for. Fingerprints are computed per top-level item and cached under the item's bytes, so an edit
+re-fingerprints the one item it touched.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, replace
+
+from tree_sitter import Node, QueryCursor
+
+from ferrolens.analyzers.dry.tokens import LITERAL, digest, lex, normalised
+
+# (start, end, tokens, normalised hash, exact hash); offsets are absolute in FileUnits, item-relative in
+# the per-item cache
+Stmt = tuple[int, int, int, int, int]
+
+SKIPPED_STATEMENTS = {
+    "line_comment", "block_comment", "attribute_item", "inner_attribute_item", "use_declaration",
+    "empty_statement", "extern_crate_declaration",
+}
+# items in a block end a statement run (they are units of their own, or not code that runs)
+BARRIERS = {
+    "function_item", "struct_item", "enum_item", "union_item", "impl_item", "trait_item", "mod_item",
+    "macro_definition", "type_item", "const_item", "static_item",
+}
+CONTAINERS = {"impl_item", "trait_item", "mod_item"}
+
+
+@dataclass(slots=True, frozen=True)
+class Run:
+    """Consecutive statements of one block; offsets relative to the item that holds it (so a cached
+    item's runs are shared, never copied, when code above it moves)."""
+
+    sig: tuple[int, ...]  # the statements' normalised hashes
+    stmts: tuple[Stmt, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class FnUnit:
+    start: int  # relative to its item, like Run
+    end: int
+    ntok: int
+    h: int
+    exact: int
+    name: str
+    body: int  # index of the body's first run among its item's runs, -1 if none
+    stmts: frozenset[int]  # normalised hashes of the body's statements (near-miss candidates)
+
+
+class FileUnits:
+    """A file's runs and functions, with the offset of the item each belongs to."""
+
+    __slots__ = ("path", "data", "runs", "run_base", "fns", "fn_base", "fn_first", "_newlines")
+
+    def __init__(self, path: str, data: bytes) -> None:
+        self.path = path
+        self.data = data
+        self.runs: list[Run] = []
+        self.run_base: list[int] = []
+        self.fns: list[FnUnit] = []
+        self.fn_base: list[int] = []
+        self.fn_first: list[int] = []  # index of the first run of the fn's item
+        self._newlines: list[int] | None = None
+
+    def add(self, base: int, runs: list[Run], fns: list[FnUnit]) -> None:
+        first = len(self.runs)
+        self.runs.extend(runs)
+        self.run_base.extend([base] * len(runs))
+        self.fns.extend(fns)
+        self.fn_base.extend([base] * len(fns))
+        self.fn_first.extend([first] * len(fns))
+
+    def span(self, r: int, i: int, e: int) -> tuple[int, int]:
+        """Byte range of statements i..e (exclusive) of run r."""
+        stmts, base = self.runs[r].stmts, self.run_base[r]
+        return base + stmts[i][0], base + stmts[e - 1][1]
+
+    def fn_span(self, k: int) -> tuple[int, int]:
+        fn, base = self.fns[k], self.fn_base[k]
+        return base + fn.start, base + fn.end
+
+    def fn_body(self, k: int) -> int:
+        body = self.fns[k].body
+        return self.fn_first[k] + body if body >= 0 else -1
+
+    def line(self, offset: int) -> int:
+        """0-based line of a byte offset."""
+        if self._newlines is None:
+            ends, pos = [], -1
+            for part in self.data.split(b"\n")[:-1]:
+                pos += len(part) + 1
+                ends.append(pos)
+            self._newlines = ends
+        return bisect_left(self._newlines, offset)
+
+    def lines_in(self, start: int, end: int) -> int:
+        return self.data.count(b"\n", start, end) + 1
+
+    def lines_of(self, offsets: list[int]) -> dict[int, int]:
+        """0-based lines of many offsets in one pass over the text (no line index needed: the file
+        being edited gets new units on every keystroke)."""
+        if self._newlines is not None:
+            return {o: self.line(o) for o in offsets}
+        out, line, pos = {}, 0, 0
+        for o in sorted(set(offsets)):
+            line += self.data.count(b"\n", pos, o)
+            pos = o
+            out[o] = line
+        return out
+
+    # -- a JSON form for the batch cache -----------------------------------------------------------
+    def to_json(self) -> dict:
+        return {
+            "runs": [[b, [list(s) for s in run.stmts]] for b, run in zip(self.run_base, self.runs)],
+            "fns": [[b, f, fn.start, fn.end, fn.ntok, fn.h, fn.exact, fn.name, fn.body, sorted(fn.stmts)] for b, f, fn in zip(self.fn_base, self.fn_first, self.fns)],
+        }
+
+    @classmethod
+    def from_json(cls, path: str, data: bytes, raw: dict) -> "FileUnits":
+        units = cls(path, data)
+        for base, stmts in raw["runs"]:
+            t = tuple(tuple(s) for s in stmts)
+            units.runs.append(Run(tuple(s[3] for s in t), t))
+            units.run_base.append(base)
+        for base, first, start, end, ntok, h, exact, name, body, stmts in raw["fns"]:
+            units.fns.append(FnUnit(start, end, ntok, h, exact, name, body, frozenset(stmts)))
+            units.fn_base.append(base)
+            units.fn_first.append(first)
+        return units
+
+
+def _attributes(node: Node, data: bytes) -> bytes:
+    out = []
+    sib = node.prev_named_sibling
+    while sib is not None and sib.type in ("attribute_item", "line_comment", "block_comment"):
+        if sib.type == "attribute_item":
+            out.append(data[sib.start_byte : sib.end_byte])
+        sib = sib.prev_named_sibling
+    return b" ".join(out)
+
+
+def is_test_item(node: Node, data: bytes) -> bool:
+    attrs = _attributes(node, data).replace(b" ", b"")
+    return b"cfg(test)" in attrs or b"#[test]" in attrs or b"::test]" in attrs or b"#[bench]" in attrs
+
+
+def _items(root: Node, data: bytes, include_tests: bool):
+    """Top-level items and the items inside impl/trait/mod bodies, test code left out."""
+    for child in root.named_children:
+        ctype = child.type
+        if ctype in SKIPPED_STATEMENTS or ctype == "macro_definition":
+            continue
+        if not include_tests and is_test_item(child, data):
+            continue
+        if ctype in CONTAINERS:
+            body = child.child_by_field_name("body")
+            if body is not None:
+                yield from _items(body, data, include_tests)
+            continue
+        yield child
+
+
+_QUERY = None
+
+
+def _query():
+    global _QUERY
+    if _QUERY is None:
+        from ferrolens.analyzers.context import compile_query
+
+        _QUERY = compile_query("(function_item) @fn (block) @block")
+    return _QUERY
+
+
+def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tuple[list[Run], list[FnUnit]]:
+    """Runs and functions of one item, with offsets relative to `base`."""
+    toks = lex(data, item.start_byte, item.end_byte)
+    if not toks:
+        return [], []
+    starts = [t[0] for t in toks]
+    norm = normalised(toks)
+    exact = [t[1] for t in toks]
+
+    def span(s: int, e: int) -> tuple[int, int]:
+        return bisect_left(starts, s), bisect_left(starts, e)
+
+    caps = QueryCursor(_query()).captures(item)
+    fns = sorted(caps.get("fn", ()), key=lambda n: n.start_byte)
+    blocks = sorted(caps.get("block", ()), key=lambda n: n.start_byte)
+    skip: list[tuple[int, int]] = []  # test functions nested in the item
+    if not include_tests:
+        skip = [(f.start_byte, f.end_byte) for f in fns if is_test_item(f, data)]
+    runs: list[Run] = []
+    body_run: dict[int, int] = {}  # block start -> index of its first run
+    for block in blocks:
+        if skip and any(s <= block.start_byte < e for s, e in skip):
+            continue
+        if block.has_error:
+            continue
+        first = len(runs)
+        run: list[Stmt] = []
+        for stmt in block.named_children:
+            t = stmt.type
+            if t in SKIPPED_STATEMENTS:
+                continue
+            if t in BARRIERS or t == "macro_invocation" and data[stmt.start_byte : stmt.start_byte + 11] == b"macro_rules":
+                if run:
+                    runs.append(_run(run))
+                run = []
+                continue
+            i, j = span(stmt.start_byte, stmt.end_byte)
+            if i == j:
+                continue
+            part = norm[i:j]
+            eh = digest(exact[i:j])
+            lits = part.count(LITERAL)
+            h = eh if lits * 2 > (j - i) and j - i >= 8 else digest(part)
+            run.append((stmt.start_byte - base, stmt.end_byte - base, j - i, h, eh))
+        if run:
+            runs.append(_run(run))
+        if len(runs) > first:
+            body_run[block.start_byte] = first
+    out_fns = []
+    for f in fns:
+        if f.has_error or (skip and (f.start_byte, f.end_byte) in skip):
+            continue
+        i, j = span(f.start_byte, f.end_byte)
+        body = f.child_by_field_name("body")
+        name = f.child_by_field_name("name")
+        b = body_run.get(body.start_byte, -1) if body is not None else -1
+        out_fns.append(
+            FnUnit(
+                f.start_byte - base,
+                f.end_byte - base,
+                j - i,
+                digest(norm[i:j]),
+                digest(exact[i:j]),
+                data[name.start_byte : name.end_byte].decode("utf-8", "replace") if name is not None else "",
+                b,
+                frozenset(runs[b].sig) if b >= 0 else frozenset(),
+            )
+        )
+    return runs, out_fns
+
+
+def _run(stmts: list[Stmt]) -> Run:
+    return Run(tuple(s[3] for s in stmts), tuple(stmts))
+
+
+class FingerprintCache:
+    """(top-level item bytes, is test code) -> that item's runs and functions; keeps what the last run
+    used. A keystroke re-fingerprints the one top-level item it changed (an impl is one entry)."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[bytes, bool], tuple[list[Run], list[FnUnit]]] = {}
+
+
+def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False, cache: FingerprintCache | None = None) -> FileUnits:
+    units = FileUnits(path, data)
+    fresh: dict[tuple[bytes, bool], tuple] = {}
+    old = cache.items if cache is not None else {}
+    for child in root.named_children:
+        ctype = child.type
+        if ctype in SKIPPED_STATEMENTS or ctype == "macro_definition" or child.has_error:
+            continue
+        prev = child.prev_sibling
+        test = (
+            not include_tests
+            and prev is not None
+            and prev.type in ("attribute_item", "line_comment", "block_comment")
+            and b"test" in data[prev.start_byte : child.start_byte]
+            and is_test_item(child, data)
+        )
+        if test:
+            continue
+        key = (data[child.start_byte : child.end_byte], include_tests)
+        entry = old.get(key) or fresh.get(key)
+        if entry is None:
+            runs: list[Run] = []
+            fns: list[FnUnit] = []
+            for item in _items_of(child, data, include_tests):
+                if item.has_error:
+                    continue
+                r, f = _item_units(item, data, include_tests, child.start_byte)
+                fns.extend(replace(fn, body=fn.body + len(runs)) if fn.body >= 0 else fn for fn in f)
+                runs.extend(r)
+            entry = (runs, fns)
+        fresh[key] = entry
+        units.add(child.start_byte, *entry)
+    if cache is not None:
+        cache.items = fresh
+    return units
+
+
+def _items_of(child: Node, data: bytes, include_tests: bool):
+    if child.type in CONTAINERS:
+        body = child.child_by_field_name("body")
+        if body is not None:
+            yield from _items(body, data, include_tests)
+        return
+    yield child

@@ -1,0 +1,467 @@
+"""The clone index of a workspace: every file's fingerprints, and the clone classes they form.
+
+Seeds: from each statement of a run, the shortest window of statements with at least `min_tokens`
+tokens is hashed (over the statements' normalised hashes); two places with the same seed have the same
+statements there. A match is grown forwards from a seed only where it could not have started one
+statement earlier, so each maximal run is found once. Whole functions match on the hash of their
+normalised tokens. Function pairs that are not clones but share most statements are Type-3 candidates
+(near-miss clones), confirmed by a token-level similarity.
+
+`update(units)` swaps one file's entries and returns the files whose clone sets may have changed (the
+ones that shared a seed with the old or the new text), so an edit re-fingerprints one file and
+re-reports only the files it touches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from ferrolens.analyzers.dry.fingerprint import FileUnits, Run
+from ferrolens.analyzers.dry.tokens import Kind, lex, normalised
+
+Loc = tuple[str, int, int]  # path, run index, statement index
+NEAR_MISS_DF = 50  # a statement found in more functions than this (`return Ok(())`) proposes no near-miss pair
+
+
+@dataclass(frozen=True)
+class DryOptions:
+    min_tokens: int = 50
+    min_lines: int = 5
+    include_tests: bool = False
+    # a Type-2 clone with more distinct differences than this (identifier or literal pairs that differ,
+    # beyond consistently renamed locals) is too different to be worth merging, and is not reported
+    max_differences: int = 4
+    similarity: float = 0.85  # Type-3 (near-miss) functions: token similarity at least this
+
+
+@dataclass(frozen=True)
+class Copy:
+    path: str
+    start: int
+    end: int
+    first_line: int  # 0-based
+    last_line: int
+
+    def label(self) -> str:
+        return f"{self.path}:{self.first_line + 1}-{self.last_line + 1}"
+
+
+@dataclass
+class Clone:
+    """One place in a file and the other places it duplicates."""
+
+    path: str
+    start: int
+    end: int
+    lines: int
+    tokens: int
+    unit: str  # "function" or "statements"
+    name: str  # the function's name (unit "function")
+    partners: list[Copy] = field(default_factory=list)
+    kind: str = "identical"  # "identical", "renamed" (Type-2) or "similar" (Type-3)
+    similarity: float = 1.0
+    differences: list[tuple[str, str]] = field(default_factory=list)  # (here, there) token pairs
+
+
+@dataclass
+class _Entry:
+    sigs: list[tuple]  # per run: its statements' normalised hashes
+    seeds: list[list[tuple[int, int, int]]]  # per run: (seed hash, first statement, end statement)
+    fns: list  # per function: see CloneIndex._fn_keys
+
+
+def _add(table: dict, key, loc) -> None:
+    old = table.get(key)
+    if old is None:
+        table[key] = loc
+    elif isinstance(old, list):
+        old.append(loc)
+    else:
+        table[key] = [old, loc]
+
+
+def _remove(table: dict, key, loc) -> None:
+    old = table.get(key)
+    if old is None:
+        return
+    if isinstance(old, list):
+        try:
+            old.remove(loc)
+        except ValueError:
+            return
+        if len(old) == 1:
+            table[key] = old[0]
+    elif old == loc:
+        del table[key]
+
+
+def _all(table: dict, key) -> list:
+    v = table.get(key)
+    return [] if v is None else v if isinstance(v, list) else [v]
+
+
+class CloneIndex:
+    def __init__(self, options: DryOptions | None = None) -> None:
+        self.options = options or DryOptions()
+        self.files: dict[str, FileUnits] = {}
+        self._seeds: dict[int, object] = {}  # seed hash -> Loc or [Loc]
+        self._fn_table: dict[int, object] = {}  # normalised fn hash -> (path, fn index) or a list
+        self._stmt_table: dict[int, object] = {}  # body statement hash -> (path, fn index): Type-3 candidates
+        self._keys: dict[str, _Entry] = {}  # path -> its entries, for removal and partial updates
+        self._clones: dict[str, list[Clone]] = {}  # memo, dropped for affected files
+        self._pairs: dict[tuple, object] = {}  # see _pair
+
+    # -- maintenance -------------------------------------------------------------------------------
+    def update(self, units: FileUnits) -> set[str]:
+        """Index `units` in place of the file's previous entry. Returns the files whose clone sets may
+        have changed: the file itself (its positions may have moved) and every file that shares a
+        changed seed or function, before or after the change."""
+        path = units.path
+        old = self._keys.get(path)
+        self.files[path] = units
+        sigs = [run.sig for run in units.runs]
+        if old is None:
+            entry = _Entry(sigs, [self._seed_run(path, r, run) for r, run in enumerate(units.runs)], self._fn_keys(units))
+            for k, fk in enumerate(entry.fns):
+                self._add_fn(path, k, fk)
+            self._keys[path] = entry
+            affected = self._sharers_of(entry.seeds, entry.fns)
+        else:
+            affected = self._replace(path, old, units, sigs)
+        affected.add(path)
+        for p in affected:
+            self._clones.pop(p, None)
+        return affected
+
+    def _replace(self, path: str, old: _Entry, units: FileUnits, sigs: list[tuple]) -> set[str]:
+        """Swap only the runs and functions whose statements changed (a keystroke changes one)."""
+        lo, ln = len(old.sigs), len(sigs)
+        p = 0
+        while p < lo and p < ln and old.sigs[p] == sigs[p]:
+            p += 1
+        q = 0
+        if lo == ln:  # run indices after the change stay put only when no run came or went
+            while q < lo - p and old.sigs[lo - 1 - q] == sigs[ln - 1 - q]:
+                q += 1
+        gone = old.seeds[p : lo - q]
+        affected = self._sharers_of(gone, [])
+        for r, run_seeds in enumerate(gone, p):
+            for key, i, _j in run_seeds:
+                _remove(self._seeds, key, (path, r, i))
+        fresh = [self._seed_run(path, r, units.runs[r]) for r in range(p, ln - q)]
+        old.seeds[p : lo - q] = fresh
+        old.sigs = sigs
+        new_fns = self._fn_keys(units)
+        changed_fns = []
+        for k in range(max(len(old.fns), len(new_fns))):
+            before = old.fns[k] if k < len(old.fns) else None
+            after = new_fns[k] if k < len(new_fns) else None
+            if before == after:
+                continue
+            if before is not None:
+                changed_fns.append(before)
+                self._remove_fn(path, k, before)
+            if after is not None:
+                changed_fns.append(after)
+                self._add_fn(path, k, after)
+        old.fns = new_fns
+        affected |= self._sharers_of(fresh, changed_fns)
+        return affected
+
+    def _seed_run(self, path: str, r: int, run: Run) -> list[tuple[int, int, int]]:
+        mt = self.options.min_tokens
+        out = []
+        stmts, sig = run.stmts, run.sig
+        n = len(stmts)
+        j, total = 0, 0
+        for i in range(n):
+            while j < n and total < mt:
+                total += stmts[j][2]
+                j += 1
+            if total < mt:
+                break
+            key = hash(sig[i:j])
+            out.append((key, i, j))
+            _add(self._seeds, key, (path, r, i))
+            total -= stmts[i][2]
+        return out
+
+    def _fn_keys(self, units: FileUnits) -> list:
+        """Per function: (normalised hash, its body's statement hashes), or None when too small."""
+        mt = self.options.min_tokens
+        return [(fn.h, fn.stmts) if fn.ntok >= mt else None for fn in units.fns]
+
+    def _add_fn(self, path: str, k: int, fk) -> None:
+        if fk is None:
+            return
+        _add(self._fn_table, fk[0], (path, k))
+        for s in fk[1]:
+            _add(self._stmt_table, s, (path, k))
+
+    def _remove_fn(self, path: str, k: int, fk) -> None:
+        if fk is None:
+            return
+        _remove(self._fn_table, fk[0], (path, k))
+        for s in fk[1]:
+            _remove(self._stmt_table, s, (path, k))
+
+    def remove(self, path: str) -> set[str]:
+        """Forget a file (deleted, or no longer Rust); returns the other files whose clones change."""
+        entry = self._keys.pop(path, None)
+        self.files.pop(path, None)
+        if entry is None:
+            return set()
+        for r, run_seeds in enumerate(entry.seeds):
+            for key, i, _j in run_seeds:
+                _remove(self._seeds, key, (path, r, i))
+        for k, fk in enumerate(entry.fns):
+            self._remove_fn(path, k, fk)
+        affected = self._sharers_of(entry.seeds, entry.fns)
+        self._clones.pop(path, None)
+        for p in affected:
+            self._clones.pop(p, None)
+        return affected - {path}
+
+    def _sharers_of(self, seeds: list, fns: list) -> set[str]:
+        """Files holding one of these seeds or functions (or a near-miss candidate of the functions)."""
+        out: set[str] = set()
+        for run_seeds in seeds:
+            for key, *_ in run_seeds:
+                v = self._seeds.get(key)
+                if v is not None:
+                    out.update(loc[0] for loc in v) if isinstance(v, list) else out.add(v[0])
+        for fk in fns:
+            if fk is None:
+                continue
+            v = self._fn_table.get(fk[0])
+            if v is not None:
+                out.update(loc[0] for loc in v) if isinstance(v, list) else out.add(v[0])
+            for s in fk[1]:
+                v = self._stmt_table.get(s)
+                if isinstance(v, list) and len(v) <= NEAR_MISS_DF:
+                    out.update(loc[0] for loc in v)
+        return out
+
+    # -- queries -----------------------------------------------------------------------------------
+    def clones(self, path: str) -> list[Clone]:
+        memo = self._clones.get(path)
+        if memo is None:
+            memo = self._clones[path] = self._compute(path) if path in self.files else []
+        return memo
+
+    def _copy(self, path: str, start: int, end: int, here: str) -> Copy:
+        if path == here:  # lines resolved in one pass at the end of _compute
+            return Copy(path, start, end, -1, -1)
+        units = self.files[path]
+        return Copy(path, start, end, units.line(start), units.line(end))
+
+    @staticmethod
+    def _own_lines(units: FileUnits, clones: list[Clone]) -> list[Clone]:
+        todo = [c for clone in clones for c in clone.partners if c.first_line < 0]
+        if todo:
+            lines = units.lines_of([o for c in todo for o in (c.start, c.end)])
+            for clone in clones:
+                clone.partners = [Copy(c.path, c.start, c.end, lines[c.start], lines[c.end]) if c.first_line < 0 else c for c in clone.partners]
+        return clones
+
+    def _compute(self, path: str) -> list[Clone]:
+        units = self.files[path]
+        opts = self.options
+        found: list[Clone] = []
+        # whole functions
+        for k, fn in enumerate(units.fns):
+            if fn.ntok < opts.min_tokens:
+                continue
+            others = [loc for loc in _all(self._fn_table, fn.h) if loc != (path, k)]
+            if not others:
+                continue
+            spans = []
+            for p2, k2 in others:
+                o = self.files[p2]
+                s2, e2 = o.fn_span(k2)
+                spans.append((p2, s2, e2, o.fns[k2].exact, o.fns[k2].exact == fn.exact))
+            start, end = units.fn_span(k)
+            clone = self._make(units, start, end, fn.ntok, "function", fn.name, fn.exact, spans)
+            if clone is not None:
+                found.append(clone)
+        found.extend(self._near_misses(path))
+        # statement runs
+        by_range: dict[tuple[int, int, int], list] = {}
+        for r, run_seeds in enumerate(self._keys[path].seeds):
+            sig = units.runs[r].sig
+            for key, i, j in run_seeds:
+                locs = self._seeds.get(key)
+                if not isinstance(locs, list):
+                    continue
+                for p2, r2, i2 in locs:
+                    if (p2, r2, i2) == (path, r, i):
+                        continue
+                    same_run = p2 == path and r2 == r
+                    osig = self.files[p2].runs[r2].sig
+                    if i > 0 and i2 > 0 and sig[i - 1] == osig[i2 - 1]:
+                        continue  # found from an earlier seed
+                    n = j - i
+                    while i + n < len(sig) and i2 + n < len(osig) and sig[i + n] == osig[i2 + n]:
+                        n += 1
+                    if same_run:
+                        n = min(n, abs(i2 - i))  # a run repeated inside one block: copies must not overlap
+                        if sum(s[2] for s in units.runs[r].stmts[i : i + n]) < opts.min_tokens:
+                            continue
+                    by_range.setdefault((r, i, i + n), []).append((p2, r2, i2))
+        for (r, i, e), partners in by_range.items():
+            stmts = units.runs[r].stmts
+            start, end = units.span(r, i, e)
+            ntok = sum(s[2] for s in stmts[i:e])
+            exact = hash(tuple(s[4] for s in stmts[i:e]))
+            spans = []
+            for p2, r2, i2 in partners:
+                o = self.files[p2]
+                ostmts = o.runs[r2].stmts[i2 : i2 + e - i]
+                oexact = hash(tuple(s[4] for s in ostmts))
+                spans.append((p2, *o.span(r2, i2, i2 + e - i), oexact, oexact == exact))
+            clone = self._make(units, start, end, ntok, "statements", "", exact, spans)
+            if clone is not None:
+                found.append(clone)
+        return self._own_lines(units, _outermost(found))
+
+    def _pair(self, kind: str, a: int, b: int, compute):
+        """Pairwise results (differences, similarity) keyed by the two ranges' exact-token hashes: an
+        edit elsewhere never recomputes them."""
+        key = (kind, a, b)
+        if key not in self._pairs:
+            if len(self._pairs) > 200_000:
+                self._pairs.clear()
+            self._pairs[key] = compute()
+        return self._pairs[key]
+
+    def _make(self, units: FileUnits, start: int, end: int, ntok: int, unit: str, name: str, exact: int, others) -> Clone | None:
+        opts = self.options
+        lines = units.lines_in(start, end)
+        if lines < opts.min_lines:
+            return None
+        clone = Clone(units.path, start, end, lines, ntok, unit, name)
+        kinds = []
+        for p2, s2, e2, oexact, same in others:
+            if not same:
+                odata = self.files[p2].data
+                diffs = self._pair("diff", exact, oexact, lambda: differences(units.data, start, end, odata, s2, e2))
+                if diffs is None or len(diffs) > opts.max_differences:
+                    continue
+                if not clone.differences:
+                    clone.differences = diffs
+            kinds.append(same)
+            clone.partners.append(self._copy(p2, s2, e2, units.path))
+        if not clone.partners:
+            return None
+        clone.kind = "identical" if all(kinds) else "renamed"
+        clone.partners.sort(key=lambda c: (c.path, c.start))
+        return clone
+
+    # -- Type-3 ------------------------------------------------------------------------------------
+    def _near_misses(self, path: str) -> list[Clone]:
+        """Functions that share most of their statements with a function that is not an exact or
+        renamed copy: a few statements added, removed or changed."""
+        opts = self.options
+        units = self.files[path]
+        out = []
+        for k, fn in enumerate(units.fns):
+            mine = fn.stmts
+            if fn.ntok < opts.min_tokens or len(mine) < 3:
+                continue
+            counts: dict[tuple[str, int], int] = {}
+            for s in mine:
+                locs = self._stmt_table.get(s)
+                if not isinstance(locs, list) or len(locs) > NEAR_MISS_DF:
+                    continue  # only here; or `return Ok(())` and friends, which say nothing
+                for loc in locs:
+                    if loc != (path, k):
+                        counts[loc] = counts.get(loc, 0) + 1
+            clone = None
+            for (p2, k2), shared in sorted(counts.items()):
+                if shared * 2 < len(mine):
+                    continue
+                o = self.files[p2]
+                ofn = o.fns[k2]
+                if ofn.h == fn.h or not (0.7 <= ofn.ntok / fn.ntok <= 1.43):
+                    continue
+                start, end = units.fn_span(k)
+                s2, e2 = o.fn_span(k2)
+                ratio = self._pair("sim", fn.exact, ofn.exact, lambda: similarity(units.data, start, end, o.data, s2, e2))
+                if ratio < opts.similarity:
+                    continue
+                if clone is None:
+                    clone = Clone(path, start, end, units.lines_in(start, end), fn.ntok, "function", fn.name, kind="similar")
+                clone.similarity = min(clone.similarity, ratio)
+                clone.partners.append(self._copy(p2, s2, e2, units.path))
+            if clone is not None and clone.lines >= opts.min_lines:
+                out.append(clone)
+        return out
+
+    # -- statistics --------------------------------------------------------------------------------
+    def duplicated_lines(self, path: str) -> tuple[int, int]:
+        """(lines inside a reported clone, all lines) of one file."""
+        units = self.files.get(path)
+        if units is None:
+            return 0, 0
+        covered: set[int] = set()
+        for c in self.clones(path):
+            first = units.line(c.start)
+            covered.update(range(first, first + c.lines))
+        return len(covered), units.data.count(b"\n") + (0 if units.data.endswith(b"\n") else 1)
+
+
+def _outermost(clones: list[Clone]) -> list[Clone]:
+    """Drop a clone that lies inside another reported one (a run inside a copied function)."""
+    clones.sort(key=lambda c: (c.start, -c.end))
+    out: list[Clone] = []
+    reach = -1
+    for c in clones:
+        if out and (c.start, c.end) == (out[-1].start, out[-1].end):
+            last = out[-1]  # the same function is a copy of one place and similar to another
+            last.partners.extend(p for p in c.partners if p not in last.partners)
+            continue
+        if out and c.end <= reach:
+            continue
+        out.append(c)
+        reach = max(reach, c.end)
+    return out
+
+
+_BINDERS = {b"let", b"mut", b"for", b"|", b"ref"}
+
+
+def differences(a: bytes, a0: int, a1: int, b: bytes, b0: int, b1: int) -> list[tuple[str, str]] | None:
+    """The distinct (here, there) token pairs that differ between two normalised-equal ranges, leaving
+    out locals that are bound inside the range and renamed consistently. None when they do not align."""
+    ta, tb = lex(a, a0, a1), lex(b, b0, b1)
+    if len(ta) != len(tb):
+        return None
+    pairs: dict[tuple[bytes, bytes], bool] = {}  # pair -> bound in the range
+    fwd: dict[bytes, bytes] = {}
+    back: dict[bytes, bytes] = {}
+    bound: set[bytes] = set()
+    prev = b""
+    for n, ((_, x, kx), (_, y, ky)) in enumerate(zip(ta, tb)):
+        if kx == Kind.IDENT and (prev in _BINDERS or prev == b"fn" or (prev in (b"(", b",") and n + 1 < len(ta) and ta[n + 1][1] == b":")):
+            bound.add(x)  # a local, a closure or fn parameter, or the function's own name
+        if x != y:
+            if kx != ky:
+                return None
+            pairs.setdefault((x, y), False)
+        if kx == Kind.IDENT:
+            fwd.setdefault(x, y)
+            back.setdefault(y, x)
+        prev = x
+    out = []
+    for x, y in pairs:
+        consistent = fwd.get(x) == y and back.get(y) == x
+        if x in bound and consistent:
+            continue
+        out.append((x.decode("utf-8", "replace"), y.decode("utf-8", "replace")))
+    return out
+
+
+def similarity(a: bytes, a0: int, a1: int, b: bytes, b0: int, b1: int) -> float:
+    na, nb = normalised(lex(a, a0, a1)), normalised(lex(b, b0, b1))
+    return SequenceMatcher(None, na, nb, autojunk=False).ratio()

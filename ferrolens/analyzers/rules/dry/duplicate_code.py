@@ -1,0 +1,153 @@
+"""duplicate_code: functions and statement runs that repeat elsewhere in the workspace."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from ferrolens.analyzers.context import Context
+from ferrolens.analyzers.dry.fingerprint import fingerprint
+from ferrolens.analyzers.dry.index import Clone, CloneIndex, Copy
+from ferrolens.analyzers.model import Finding, Related, Severity
+from ferrolens.analyzers.registry import FixKind, Rule
+
+DOCS = """
+## What it does
+Finds code that exists more than once in the workspace, across files as well as within one:
+- whole functions and methods, and runs of consecutive statements of a block (never part of a
+  statement), of at least 50 tokens and 5 lines (settings `dryMinTokens`, `dryMinLines`);
+- copies that are identical apart from layout and comments (Type-1), copies whose identifiers, literals
+  or types were renamed (Type-2; at most 4 distinct differences, locals renamed consistently not
+  counted), and functions that are near-misses: a few statements added, removed or changed, with at
+  least 85% of their tokens alike (Type-3, setting `drySimilarity`).
+
+Each copy is reported on its own range, with the other copies as related locations. Test code
+(`#[test]`, `#[cfg(test)]`) is left out unless `dryIncludeTests` is set; so are `use` lists, attributes,
+`macro_rules!` bodies and statements that are mostly literals (tables that only look alike).
+
+## Why it matters
+Every copy is a place where the next bug fix has to be made again, and usually is not: copies drift
+apart, and the reader has to diff them by eye to learn whether the differences matter. One shared
+function names the idea, is tested once and is compiled once (each copy is code the compiler has to
+type-check, optimise and the binary has to carry).
+
+## Example
+```rust
+fn total_price(items: &[Item]) -> u64 {
+    let mut sum = 0;
+    for item in items {
+        if item.in_stock {
+            sum += item.price * item.count;
+        }
+    }
+    sum
+}
+
+fn stock_value(goods: &[Item]) -> u64 {
+    let mut total = 0;
+    for g in goods {
+        if g.in_stock {
+            total += g.price * g.count;
+        }
+    }
+    total
+}
+```
+
+## Use instead
+```rust
+fn total_price(items: &[Item]) -> u64 {
+    let mut sum = 0;
+    for item in items {
+        if item.in_stock {
+            sum += item.price * item.count;
+        }
+    }
+    sum
+}
+
+fn stock_value(goods: &[Item]) -> u64 {
+    total_price(goods)
+}
+```
+
+## Fix safety
+The "make this copy call the other" and "extract a shared function" actions are offered as unsafe:
+they compile (the fixtures check it), but a copy that was meant to diverge later is now tied to the
+other one, and that is the author's call.
+"""
+
+KIND_NOTE = {"identical": "identical", "renamed": "identifiers renamed", "similar": "near-miss"}
+
+
+def where(partners: list[Copy]) -> str:
+    first = partners[0].label()
+    if len(partners) == 1:
+        return first
+    more = len(partners) - 1
+    return f"{first} and {more} other place{'s' if more > 1 else ''}"
+
+
+def message(clone: Clone) -> str:
+    what = f"function `{clone.name}`" if clone.unit == "function" and clone.name else f"these {clone.lines} lines"
+    if clone.kind == "similar":
+        note = f"{round(clone.similarity * 100)}% alike: a few statements differ"
+    elif clone.kind == "renamed" and clone.differences:
+        shown = ", ".join(f"`{a}` -> `{b}`" for a, b in clone.differences[:3])
+        note = f"{KIND_NOTE[clone.kind]}: {shown}" + (", ..." if len(clone.differences) > 3 else "")
+    else:
+        note = KIND_NOTE[clone.kind]
+    return f"{what} duplicated at {where(clone.partners)} ({note}, {clone.tokens} tokens)"
+
+
+def related(clone: Clone) -> list[Related]:
+    out = []
+    for p in clone.partners:
+        if p.path == clone.path:
+            out.append(Related(p.start, p.end, "another copy"))
+        else:
+            out.append(Related(p.first_line, p.last_line, "another copy", path=p.path))
+    return out
+
+
+def findings(index: CloneIndex, path: str) -> list[Finding]:
+    """The duplicate_code findings of one indexed file (the whole index must be current)."""
+    from ferrolens.analyzers.dry.extract import fixes_for
+
+    out = []
+    for clone in index.clones(path):
+        fixes = fixes_for(index, clone)
+        out.append(
+            Finding(
+                RULE.name,
+                clone.start,
+                clone.end,
+                message(clone),
+                severity=RULE.severity,
+                fix=fixes[0] if fixes else None,
+                alternatives=tuple(fixes[1:]),
+                related=tuple(related(clone)),
+            )
+        )
+    return out
+
+
+def check(ctx: Context, root: Node):
+    """Runs on the whole file. With a workspace index (server, `check`) the file's entry is brought up
+    to date first; alone (a single file) the file is its own workspace."""
+    index: CloneIndex = ctx.workspace
+    path = ctx.src.path or "<file>"
+    index.update(fingerprint(path, ctx.src.data, root, index.options.include_tests, ctx.fingerprints))
+    return findings(index, path)
+
+
+RULE = Rule(
+    name="duplicate_code",
+    group="dry",
+    summary="a function or statement run that is duplicated elsewhere in the workspace",
+    docs=DOCS,
+    check=check,
+    scope="file",
+    severity=Severity.INFO,
+    fix=FixKind.UNSAFE,
+    source="The DRY mandate (shared/reference, line 1); clone types as in Roy & Cordy's survey",
+)
