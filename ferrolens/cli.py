@@ -197,9 +197,11 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     report.findings = [finding_json(src, display, f) for f in engine.analyze(src)]
     if _dry_selected(settings):
         from ferrolens import config
-        from ferrolens.analyzers.dry.fingerprint import fingerprint
+        from ferrolens.analyzers.dry.fingerprint import fingerprint, is_test_path
 
-        report.units = fingerprint(display, data, src.root, config.dry_options(settings).include_tests)
+        include_tests = config.dry_options(settings).include_tests
+        if include_tests or not is_test_path(display):
+            report.units = fingerprint(display, data, src.root, include_tests)
     return report
 
 

@@ -57,7 +57,8 @@ def docs_uri(rule_name: str) -> str | None:
     return uri
 
 
-def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str) -> lsp.Diagnostic:
+def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None) -> lsp.Diagnostic:
+    """`uri_of` names the other files that related locations point into (default: a path as is)."""
     href = docs_uri(f.rule)
     return lsp.Diagnostic(
         range=to_range(src, f.start, f.end, enc),
@@ -70,7 +71,7 @@ def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str) -> lsp.Diagnosti
             lsp.RelatedInformation(
                 location=lsp.Location(uri=uri, range=to_range(src, r.start, r.end, enc))
                 if r.path is None
-                else lsp.Location(uri=Path(r.path).as_uri(), range=lsp.Range(lsp.Position(r.start, 0), lsp.Position(r.end + 1, 0))),
+                else lsp.Location(uri=uri_of(r.path) if uri_of else Path(r.path).absolute().as_uri(), range=lsp.Range(lsp.Position(r.start, 0), lsp.Position(r.end + 1, 0))),
                 message=r.message,
             )
             for r in f.related

@@ -24,13 +24,14 @@ class Document:
     findings: list[Finding] = field(default_factory=list)
     analyzed: tuple | None = None  # (version, config generation) the findings belong to
     task: object = None  # the pending analysis (asyncio.Task)
+    key: str = ""  # its name in the workspace clone index (a path relative to the workspace folder)
 
 
-def open_document(uri: str, version: int, text: str, max_size: int) -> Document:
+def open_document(uri: str, version: int, text: str, max_size: int, key: str = "") -> Document:
     data = encode_utf8(text)
     if len(data) > max_size:
-        return Document(uri, version, None, f"ferrolens skipped this file: {len(data):,} bytes is over the size limit ({max_size:,}; setting maxFileSize)")
-    return Document(uri, version, SourceFile(data, uri))
+        return Document(uri, version, None, f"ferrolens skipped this file: {len(data):,} bytes is over the size limit ({max_size:,}; setting maxFileSize)", key=key)
+    return Document(uri, version, SourceFile(data, key or uri), key=key)
 
 
 def apply_changes(doc: Document, changes, enc: str, max_size: int) -> None:
@@ -38,7 +39,7 @@ def apply_changes(doc: Document, changes, enc: str, max_size: int) -> None:
     for change in changes:
         rng = getattr(change, "range", None)
         if rng is None or doc.src is None:
-            fresh = open_document(doc.uri, doc.version, change.text, max_size)
+            fresh = open_document(doc.uri, doc.version, change.text, max_size, doc.key)
             doc.src, doc.problem = fresh.src, fresh.problem
             doc.cache = ItemCache()
             continue

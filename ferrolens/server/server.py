@@ -15,11 +15,13 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from ferrolens import __version__, config
+from ferrolens.analyzers.dry.index import CloneIndex
 from ferrolens.analyzers.engine import Engine
 from ferrolens.analyzers.fix import non_overlapping
 from ferrolens.analyzers.registry import all_rules
 from ferrolens.server import convert
 from ferrolens.server.documents import Document, apply_changes, open_document
+from ferrolens.server.workspace import Workspace
 
 log = logging.getLogger("ferrolens")
 
@@ -69,11 +71,15 @@ class FerrolensServer(LanguageServer):
         self.client_settings: Any = None
         self.settings = config.Settings()
         self.generation = 0
-        self.engine = Engine(config.selection(self.settings), on_error=self._rule_failed)
+        self.project = Workspace()
+        self.engine = Engine(config.selection(self.settings), on_error=self._rule_failed, workspace=self.project.index)
         self.pull = False
         self.refresh_support = False
         self.versioned_edits = False
         self.config_pull = False
+        self.progress_support = False
+        self.watch_registration = False
+        self.initialized = False
         self._reported: set[tuple[str, str]] = set()
 
     # -- settings ----------------------------------------------------------------------------------
@@ -90,8 +96,74 @@ class FerrolensServer(LanguageServer):
         settings, warnings = config.merge(self.file_settings, raw, "editor settings")
         self._warn(warnings)
         self.settings = settings
-        self.engine = Engine(config.selection(settings), on_error=self._rule_failed)
+        dry = config.dry_options(settings)
+        reindex = dry != self.project.index.options
+        if reindex:
+            self.project.index = CloneIndex(dry)
+            for doc in self.documents.values():
+                doc.cache.fingerprints.items.clear()
+        self.engine = Engine(config.selection(settings), on_error=self._rule_failed, workspace=self.project.index)
         self.generation += 1
+        if reindex and self.initialized:
+            self.start_indexing()
+
+    @property
+    def dry_enabled(self) -> bool:
+        return any(r.name == "duplicate_code" for r in self.engine.selection.rules)
+
+    # -- the workspace index -----------------------------------------------------------------------
+    def start_indexing(self) -> None:
+        ws = self.project
+        if ws.indexing is not None and not ws.indexing.done():
+            ws.indexing.cancel()
+        if not self.dry_enabled or not ws.roots:
+            return
+        ws.indexing = asyncio.ensure_future(self._index_workspace(ws.index))
+
+    async def _index_workspace(self, index: CloneIndex) -> None:
+        ws = self.project
+        token = "ferrolens/index"
+        progress = None
+        if self.progress_support:
+            try:
+                await self.work_done_progress.create_async(token)
+                progress = self.work_done_progress
+            except Exception:
+                progress = None
+        if progress is not None:
+            progress.begin(token, lsp.WorkDoneProgressBegin(title="ferrolens: indexing the workspace", message="finding Rust files", percentage=0, cancellable=False))
+
+        def report(done: int, total: int) -> None:
+            if progress is not None and total:
+                progress.report(token, lsp.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=int(100 * done / total)))
+
+        try:
+            open_keys = lambda: {d.key for d in self.documents.values()}  # noqa: E731
+            await ws.index_all(open_keys, index.options.include_tests, self.settings.max_file_size, report)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("indexing the workspace failed")
+            self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message="ferrolens: indexing the workspace failed; duplicate_code sees the open files only (see the server log)"))
+        finally:
+            if progress is not None:
+                progress.end(token, lsp.WorkDoneProgressEnd(message=f"indexed {ws.total_files} files in {ws.seconds:.1f} s"))
+        if index is ws.index:
+            self.invalidate(d.key for d in self.documents.values())
+
+    def invalidate(self, keys) -> None:
+        """The clone sets of these files changed: re-analyse (cheap: the item caches hold) and publish
+        those that are open."""
+        by_key = {d.key: d for d in self.documents.values()}
+        for key in keys:
+            doc = by_key.get(key)
+            if doc is not None:
+                doc.analyzed = None
+                if self.pull:
+                    continue
+                self.schedule(doc)
+        if self.pull and self.refresh_support:
+            self.workspace_diagnostic_refresh(None)
 
     def load_file_settings(self, root: Path | None) -> None:
         if root is None:
@@ -126,8 +198,13 @@ class FerrolensServer(LanguageServer):
         if doc.src is None:
             doc.findings = []
         else:
+            index = self.project.index
+            index.last_affected = set()
             try:
                 doc.findings = self.engine.analyze(doc.src, doc.cache)
+                others = index.last_affected - {doc.key}
+                if others:
+                    self.invalidate(others)
             except Exception:  # the engine itself failed: log it, keep serving
                 log.exception("analysis of %s failed", doc.uri)
                 self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=f"ferrolens: analysis of {doc.uri} failed; see the server log"))
@@ -154,7 +231,7 @@ class FerrolensServer(LanguageServer):
             if doc.problem is None:
                 return []
             return [lsp.Diagnostic(range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)), message=doc.problem, severity=lsp.DiagnosticSeverity.Information, source="ferrolens")]
-        return [convert.diagnostic(doc.src, doc.uri, f, self.enc) for f in doc.findings]
+        return [convert.diagnostic(doc.src, doc.uri, f, self.enc, self.project.uri_of) for f in doc.findings]
 
     def publish(self, doc: Document) -> None:
         if self.pull:
@@ -216,6 +293,9 @@ def initialize(ls: FerrolensServer, params: lsp.InitializeParams) -> None:
     ls.refresh_support = bool(_capability(caps, "workspace", "diagnostics", "refresh_support", default=False))
     ls.versioned_edits = bool(_capability(caps, "workspace", "workspace_edit", "document_changes", default=False))
     ls.config_pull = bool(_capability(caps, "workspace", "configuration", default=False))
+    ls.progress_support = bool(_capability(caps, "window", "work_done_progress", default=False))
+    ls.watch_registration = bool(_capability(caps, "workspace", "did_change_watched_files", "dynamic_registration", default=False))
+    roots = [to_fs_path(f.uri) for f in params.workspace_folders or []]
     root = None
     if params.workspace_folders:
         root = to_fs_path(params.workspace_folders[0].uri)
@@ -223,6 +303,7 @@ def initialize(ls: FerrolensServer, params: lsp.InitializeParams) -> None:
         root = to_fs_path(params.root_uri)
     elif params.root_path:
         root = params.root_path
+    ls.project.roots = [Path(r).resolve() for r in (roots or [root]) if r]
     try:
         ls.load_file_settings(Path(root) if root else None)
     except Exception:
@@ -234,6 +315,44 @@ def initialize(ls: FerrolensServer, params: lsp.InitializeParams) -> None:
 async def initialized(ls: FerrolensServer, params: lsp.InitializedParams) -> None:
     if ls.config_pull:
         await _pull_configuration(ls)
+    ls.initialized = True
+    ls.start_indexing()
+    if ls.watch_registration:
+        try:
+            await ls.client_register_capability_async(
+                lsp.RegistrationParams(
+                    registrations=[
+                        lsp.Registration(
+                            id="ferrolens-watch-rs",
+                            method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[lsp.FileSystemWatcher(glob_pattern="**/*.rs")]),
+                        )
+                    ]
+                )
+            )
+        except Exception:
+            log.info("the client did not register the file watcher")
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: FerrolensServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    """A Rust file changed on disk (another tool, a git checkout): closed files are read again; an open
+    document keeps the editor's text."""
+    if not ls.dry_enabled:
+        return
+    open_keys = {d.key for d in ls.documents.values()}
+    affected: set[str] = set()
+    for change in params.changes:
+        if not change.uri.endswith(".rs"):
+            continue
+        key = ls.project.key(change.uri)
+        if key in open_keys:
+            continue
+        if change.type == lsp.FileChangeType.Deleted:
+            affected |= ls.project.index.remove(key)
+        else:
+            affected |= ls.project.refresh_from_disk(key, ls.project.index.options.include_tests, ls.settings.max_file_size)
+    ls.invalidate(affected)
 
 
 async def _pull_configuration(ls: FerrolensServer) -> None:
@@ -264,7 +383,7 @@ def did_open(ls: FerrolensServer, params: lsp.DidOpenTextDocumentParams) -> None
         # Cargo.toml and other files a client may send: no rules for them yet, so nothing to publish
         ls.ignored_uris.add(td.uri)
         return
-    doc = open_document(td.uri, td.version, td.text, ls.settings.max_file_size)
+    doc = open_document(td.uri, td.version, td.text, ls.settings.max_file_size, ls.project.key(td.uri))
     ls.documents[td.uri] = doc
     ls.schedule(doc)
 
@@ -294,6 +413,9 @@ def did_close(ls: FerrolensServer, params: lsp.DidCloseTextDocumentParams) -> No
         doc.task.cancel()
     if not ls.pull:
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+    if doc is not None and doc.key in ls.project.index.files:
+        # the editor may drop unsaved text: the file on disk is what the workspace holds now
+        ls.invalidate(ls.project.refresh_from_disk(doc.key, ls.project.index.options.include_tests, ls.settings.max_file_size))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC, lsp.DiagnosticOptions(identifier="ferrolens", inter_file_dependencies=False, workspace_diagnostics=False))
@@ -327,7 +449,7 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
         for f in doc.findings:
             if f.start > end or f.end < start:
                 continue
-            diag = convert.diagnostic(src, doc.uri, f, enc)
+            diag = convert.diagnostic(src, doc.uri, f, enc, ls.project.uri_of)
             if f.fix is not None:
                 actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, f.fix, enc, ls.versioned_edits, f.fix.is_safe))
             for alt in f.alternatives:

@@ -310,3 +310,31 @@ def _items_of(child: Node, data: bytes, include_tests: bool):
             yield from _items(body, data, include_tests)
         return
     yield child
+
+
+def is_test_path(key: str) -> bool:
+    """Files of a crate's `tests/` and `benches/` folders: test code, left out unless asked for."""
+    parts = key.replace("\\", "/").split("/")
+    return "tests" in parts[:-1] or "benches" in parts[:-1]
+
+
+def fingerprint_path(path: str, key: str, include_tests: bool, max_size: int) -> FileUnits | None:
+    """Read, parse and fingerprint one file from disk (the workspace indexer runs this in worker
+    processes). None when the file cannot be read or is not analysable text."""
+    from ferrolens.analyzers.source import parse
+    from ferrolens.files import check_bytes
+
+    if not include_tests and is_test_path(key):
+        return None
+    try:
+        raw = open(path, "rb").read()
+    except OSError:
+        return None
+    loaded = check_bytes(raw, max_size)
+    if loaded.data is None:
+        return None
+    return fingerprint(key, loaded.data, parse(loaded.data).root_node, include_tests)
+
+
+def fingerprint_paths(batch: list[tuple[str, str, bool, int]]) -> list[FileUnits | None]:
+    return [fingerprint_path(*item) for item in batch]

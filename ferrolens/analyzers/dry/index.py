@@ -111,6 +111,7 @@ class CloneIndex:
         self._keys: dict[str, _Entry] = {}  # path -> its entries, for removal and partial updates
         self._clones: dict[str, list[Clone]] = {}  # memo, dropped for affected files
         self._pairs: dict[tuple, object] = {}  # see _pair
+        self.last_affected: set[str] = set()  # what the last update returned (read by the server)
 
     # -- maintenance -------------------------------------------------------------------------------
     def update(self, units: FileUnits) -> set[str]:
@@ -132,6 +133,7 @@ class CloneIndex:
         affected.add(path)
         for p in affected:
             self._clones.pop(p, None)
+        self.last_affected = affected
         return affected
 
     def _replace(self, path: str, old: _Entry, units: FileUnits, sigs: list[tuple]) -> set[str]:

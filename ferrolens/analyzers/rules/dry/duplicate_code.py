@@ -5,7 +5,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context
-from ferrolens.analyzers.dry.fingerprint import fingerprint
+from ferrolens.analyzers.dry.fingerprint import fingerprint, is_test_path
 from ferrolens.analyzers.dry.index import Clone, CloneIndex, Copy
 from ferrolens.analyzers.model import Finding, Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
@@ -136,6 +136,9 @@ def check(ctx: Context, root: Node):
     to date first; alone (a single file) the file is its own workspace."""
     index: CloneIndex = ctx.workspace
     path = ctx.src.path or "<file>"
+    if not index.options.include_tests and is_test_path(path):
+        index.remove(path)
+        return []
     index.update(fingerprint(path, ctx.src.data, root, index.options.include_tests, ctx.fingerprints))
     return findings(index, path)
 
@@ -143,7 +146,7 @@ def check(ctx: Context, root: Node):
 RULE = Rule(
     name="duplicate_code",
     group="dry",
-    summary="a function or statement run that is duplicated elsewhere in the workspace",
+    summary="A function or statement run that is duplicated elsewhere in the workspace; make one copy serve both",
     docs=DOCS,
     check=check,
     scope="file",
