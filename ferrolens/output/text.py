@@ -2,16 +2,23 @@ from __future__ import annotations
 
 from ferrolens.output import FileReport
 
+# rules whose actions change several places at once (refactorings): offered in the editor, never applied
+# by --fix
+EDITOR_ONLY = {"duplicate_code"}
+
 
 def render(reports: list[FileReport], fix_mode: bool, unsafe: bool) -> str:
     lines = []
-    total = fixable = unsafe_fixable = fixed = 0
+    total = fixable = unsafe_fixable = fixed = refactorings = 0
     for rep in reports:
         fixed += rep.fixed
         for f in rep.findings:
             total += 1
             mark = ""
-            if f["fix"] is not None:
+            if f["fix"] is not None and f["rule"] in EDITOR_ONLY:
+                refactorings += 1
+                mark = " [~]"
+            elif f["fix"] is not None:
                 if f["fix"]["applicability"] == "safe":
                     fixable += 1
                     mark = " [*]"
@@ -29,6 +36,8 @@ def render(reports: list[FileReport], fix_mode: bool, unsafe: bool) -> str:
             parts.append(f"{fixable} fixable with --fix ([*])")
         if unsafe_fixable and not unsafe:
             parts.append(f"{unsafe_fixable} more with --unsafe-fixes ([-])")
+        if refactorings:
+            parts.append(f"{refactorings} with a refactoring action in the editor ([~])")
         tail = f" ({', '.join(parts)})" if parts else ""
         lines.append(f"Found {total} finding{'s' if total != 1 else ''}{tail}.")
     elif not fixed:

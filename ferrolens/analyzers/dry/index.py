@@ -369,7 +369,7 @@ class CloneIndex:
         out = []
         for k, fn in enumerate(units.fns):
             mine = fn.stmts
-            if fn.ntok < opts.min_tokens or len(mine) < 3:
+            if fn.ntok < opts.min_tokens or len(mine) < 2:
                 continue
             counts: dict[tuple[str, int], int] = {}
             for s in mine:
@@ -381,10 +381,10 @@ class CloneIndex:
                         counts[loc] = counts.get(loc, 0) + 1
             clone = None
             for (p2, k2), shared in sorted(counts.items()):
-                if shared * 2 < len(mine):
-                    continue
                 o = self.files[p2]
                 ofn = o.fns[k2]
+                if shared * 2 < max(len(mine), len(ofn.stmts)):
+                    continue  # (symmetric, so both copies report each other)
                 if ofn.h == fn.h or not (0.7 <= ofn.ntok / fn.ntok <= 1.43):
                     continue
                 start, end = units.fn_span(k)
@@ -414,7 +414,11 @@ class CloneIndex:
 
 
 def _outermost(clones: list[Clone]) -> list[Clone]:
-    """Drop a clone that lies inside another reported one (a run inside a copied function)."""
+    """Drop a clone that lies inside another reported one (a run inside a copied function). A
+    near-miss function that holds an exact or renamed run is dropped instead: the run is the part
+    that can be shared."""
+    exact = [c for c in clones if c.kind != "similar"]
+    clones = [c for c in clones if c.kind != "similar" or not any(c.start <= e.start and e.end <= c.end for e in exact)]
     clones.sort(key=lambda c: (c.start, -c.end))
     out: list[Clone] = []
     reach = -1

@@ -109,13 +109,23 @@ def related(clone: Clone) -> list[Related]:
     return out
 
 
-def findings(index: CloneIndex, path: str) -> list[Finding]:
-    """The duplicate_code findings of one indexed file (the whole index must be current)."""
+def findings(index: CloneIndex, path: str, root: Node | None = None) -> list[Finding]:
+    """The duplicate_code findings of one indexed file (the whole index must be current). `root` is
+    the file's tree when the caller has one; otherwise the file is parsed if an action needs it."""
     from ferrolens.analyzers.dry.extract import fixes_for
+
+    parsed: list[Node] = [root] if root is not None else []
+
+    def tree() -> Node:
+        if not parsed:
+            from ferrolens.analyzers.source import parse
+
+            parsed.append(parse(index.files[path].data).root_node)
+        return parsed[0]
 
     out = []
     for clone in index.clones(path):
-        fixes = fixes_for(index, clone)
+        fixes = fixes_for(index, clone, tree)
         out.append(
             Finding(
                 RULE.name,
@@ -140,7 +150,7 @@ def check(ctx: Context, root: Node):
         index.remove(path)
         return []
     index.update(fingerprint(path, ctx.src.data, root, index.options.include_tests, ctx.fingerprints))
-    return findings(index, path)
+    return findings(index, path, root)
 
 
 RULE = Rule(
