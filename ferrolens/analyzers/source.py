@@ -12,6 +12,7 @@ be rebuilt or shifted on every edit.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from tree_sitter import Language, Node, Parser, Tree
@@ -27,15 +28,15 @@ def rust_language() -> Language:
     return Language(tree_sitter_rust.language())
 
 
-_parser: Parser | None = None
+_local = threading.local()  # one Parser per thread: the workspace indexer parses in worker threads
 
 
 def parse(data: bytes, old_tree: Tree | None = None) -> Tree:
-    global _parser
-    if _parser is None:
-        _parser = Parser(rust_language())
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = Parser(rust_language())
     # tree-sitter 0.26: passing None as the old tree raises, so call with one argument for a fresh parse
-    return _parser.parse(data, old_tree) if old_tree is not None else _parser.parse(data)
+    return parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
 
 
 def decode_utf8(data: bytes) -> str:

@@ -68,7 +68,7 @@ def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None) -> 
         code_description=lsp.CodeDescription(href=href) if href else None,
         source="ferrolens",
         related_information=[
-            lsp.RelatedInformation(
+            lsp.DiagnosticRelatedInformation(
                 location=lsp.Location(uri=uri, range=to_range(src, r.start, r.end, enc))
                 if r.path is None
                 else lsp.Location(uri=uri_of(r.path) if uri_of else Path(r.path).absolute().as_uri(), range=lsp.Range(lsp.Position(r.start, 0), lsp.Position(r.end + 1, 0))),

@@ -203,6 +203,7 @@ class FerrolensServer(LanguageServer):
             try:
                 doc.findings = self.engine.analyze(doc.src, doc.cache)
                 others = index.last_affected - {doc.key}
+                log.debug("analysed %s v%s: %d findings, affected %s", doc.key, doc.version, len(doc.findings), others)
                 if others:
                     self.invalidate(others)
             except Exception:  # the engine itself failed: log it, keep serving

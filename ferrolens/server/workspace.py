@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pygls.uris import from_fs_path, to_fs_path
 
-from ferrolens.analyzers.dry.fingerprint import fingerprint_path, fingerprint_paths
+from ferrolens.analyzers.dry.fingerprint import fingerprint_path, fingerprint_paths, is_test_path
 from ferrolens.analyzers.dry.index import CloneIndex
 from ferrolens.files import walk
 
@@ -68,6 +68,7 @@ class Workspace:
         started = loop.time()
         paths = await asyncio.to_thread(self.files)
         todo = [(str(p), self.key(from_fs_path(str(p)) or str(p)), include_tests, max_size) for p in paths]
+        todo = [t for t in todo if include_tests or not is_test_path(t[1])]
         self.total_files, self.indexed_files = len(todo), 0
         progress(0, len(todo))
         batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-SERVER = [sys.executable, "-m", "ferrolens", "serve"]
+SERVER = [sys.executable, "-m", "ferrolens", "serve"] + (["--log-file", os.environ["FERROLENS_TEST_LOG"]] if os.environ.get("FERROLENS_TEST_LOG") else [])
 
 
 def capabilities(encodings=None, pull=False, versioned=True, config=False) -> lsp.ClientCapabilities:

@@ -1,0 +1,164 @@
+"""The workspace clone index over LSP: background indexing with progress, cross-file duplicates with
+related locations, re-publishing when another file changes, and the refactoring actions."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types as lsp
+
+from lsp_support import capabilities, wait_for_diagnostics
+
+ORIGINAL = """pub struct Item {
+    pub price: u64,
+    pub count: u64,
+    pub in_stock: bool,
+    pub name: String,
+}
+
+pub fn total_price(items: &[Item]) -> u64 {
+    let mut sum = 0;
+    for item in items {
+        if item.in_stock && !item.name.is_empty() {
+            sum += item.price * item.count;
+        } else {
+            println!("skipping {}", item.name);
+        }
+    }
+    sum
+}
+"""
+COPY = """use crate::Item;
+
+pub fn stock_value(goods: &[Item]) -> u64 {
+    let mut total = 0;
+    for g in goods {
+        if g.in_stock && !g.name.is_empty() {
+            total += g.price * g.count;
+        } else {
+            println!("skipping {}", g.name);
+        }
+    }
+    total
+}
+"""
+
+
+def make_crate(root: Path) -> None:
+    (root / "src").mkdir()
+    (root / "Cargo.toml").write_text('[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n')
+    (root / "src" / "main.rs").write_text("mod report;\n" + ORIGINAL + "\nfn main() {}\n")
+    (root / "src" / "report.rs").write_text(COPY)
+    (root / "src" / "other.rs").write_text("pub fn unrelated() -> u32 {\n    7\n}\n")
+    # never indexed: build output, and test code (unless dryIncludeTests)
+    (root / "target").mkdir()
+    (root / "target" / "copy.rs").write_text(COPY)
+    (root / "tests").mkdir()
+    (root / "tests" / "copy.rs").write_text(COPY)
+
+
+def dup(diags):
+    return [d for d in diags if d.code == "duplicate_code"]
+
+
+async def start(client, root: Path):
+    caps = capabilities(["utf-16"])
+    caps.window = lsp.WindowClientCapabilities(work_done_progress=True)
+    caps.workspace.did_change_watched_files = lsp.DidChangeWatchedFilesClientCapabilities(dynamic_registration=False)
+    await client.initialize_session(
+        lsp.InitializeParams(capabilities=caps, workspace_folders=[lsp.WorkspaceFolder(root.as_uri(), "demo")])
+    )
+
+
+async def wait_for(client, uri, predicate, timeout=10.0):
+    async def poll():
+        while True:
+            for params in reversed(getattr(client, "_ferrolens_published", [])):
+                if params.uri == uri:
+                    if predicate(params.diagnostics):
+                        return params.diagnostics
+                    break
+            await asyncio.sleep(0.02)
+
+    try:
+        return await asyncio.wait_for(poll(), timeout)
+    except (TimeoutError, asyncio.TimeoutError):
+        last = [p.diagnostics for p in getattr(client, "_ferrolens_published", []) if p.uri == uri]
+        raise AssertionError(f"no matching diagnostics for {uri}; last published: {last[-1:] }") from None
+
+
+async def test_cross_file_duplicate_found_by_the_background_index(client, tmp_path: Path):
+    make_crate(tmp_path)
+    await start(client, tmp_path)
+    main = (tmp_path / "src" / "main.rs").as_uri()
+    text = (tmp_path / "src" / "main.rs").read_text()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(main, "rust", 1, text)))
+    diags = await wait_for(client, main, lambda d: bool(dup(d)))
+    (d,) = dup(diags)
+    assert "src/report.rs:3-13" in d.message and "identifiers renamed" in d.message
+    assert d.range.start.line == 8  # `pub fn total_price` (after `mod report;`)
+    (rel,) = d.related_information
+    assert rel.location.uri == (tmp_path / "src" / "report.rs").as_uri()
+    assert (rel.location.range.start.line, rel.location.range.end.line) == (2, 13)
+    # indexing reported its progress, begin to end
+    reports = client.progress_reports["ferrolens/index"]
+    assert reports[0].kind == "begin" and reports[-1].kind == "end"
+    assert "indexed 3 files" in reports[-1].message  # src/ only: target/ and tests/ are left out
+
+
+async def test_an_edit_in_one_file_republishes_the_other(client, tmp_path: Path):
+    make_crate(tmp_path)
+    await start(client, tmp_path)
+    main = (tmp_path / "src" / "main.rs").as_uri()
+    report = (tmp_path / "src" / "report.rs").as_uri()
+    text = (tmp_path / "src" / "main.rs").read_text()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(main, "rust", 1, text)))
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(report, "rust", 1, COPY)))
+    await wait_for(client, report, lambda d: bool(dup(d)))
+    # rewrite the copy in main.rs: report.rs loses its finding without being touched
+    body_start = text.index("let mut sum = 0;")
+    body_end = text.index("    sum\n") + len("    sum")
+
+    def pos(at):
+        return lsp.Position(text[:at].count("\n"), at - text.rfind("\n", 0, at) - 1)
+
+    edit = lsp.TextDocumentContentChangePartial(range=lsp.Range(pos(body_start), pos(body_end)), text="items.iter().map(|i| i.price).sum()")
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(lsp.VersionedTextDocumentIdentifier(uri=main, version=2), [edit]))
+    await wait_for(client, report, lambda d: not dup(d))
+    await wait_for(client, main, lambda d: not dup(d))
+
+
+async def test_a_file_changed_on_disk_is_read_again(client, tmp_path: Path):
+    make_crate(tmp_path)
+    await start(client, tmp_path)
+    main = (tmp_path / "src" / "main.rs").as_uri()
+    text = (tmp_path / "src" / "main.rs").read_text()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(main, "rust", 1, text)))
+    await wait_for(client, main, lambda d: len(dup(d)) == 1 and len(dup(d)[0].related_information) == 1)
+    other = tmp_path / "src" / "other.rs"
+    other.write_text(COPY.replace("stock_value", "inventory_value"))
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams([lsp.FileEvent(other.as_uri(), lsp.FileChangeType.Changed)]))
+    diags = await wait_for(client, main, lambda d: len(dup(d)) == 1 and len(dup(d)[0].related_information) == 2)
+    assert "and 1 other place" in dup(diags)[0].message
+    other.unlink()
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams([lsp.FileEvent(other.as_uri(), lsp.FileChangeType.Deleted)]))
+    await wait_for(client, main, lambda d: len(dup(d)) == 1 and len(dup(d)[0].related_information) == 1)
+
+
+async def test_copied_function_in_one_file_offers_the_call_action(client, tmp_path: Path):
+    (tmp_path / "lib.rs").write_text("")
+    await start(client, tmp_path)
+    uri = (tmp_path / "lib.rs").as_uri()
+    text = ORIGINAL + "\n" + COPY.replace("use crate::Item;\n\n", "")
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "rust", 1, text)))
+    diags = await wait_for(client, uri, lambda d: len(dup(d)) == 2)
+    second = max(dup(diags), key=lambda d: d.range.start.line)
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(lsp.TextDocumentIdentifier(uri), second.range, lsp.CodeActionContext(diagnostics=[second]))
+    )
+    (call,) = [a for a in actions if a.title.startswith("make `stock_value`")]
+    assert call.title.startswith("make `stock_value` call `total_price` (its body is a copy) (duplicate_code)")
+    assert call.is_preferred is not True  # unsafe: never the preferred fix
+    edits = call.edit.document_changes[0].edits
+    assert [e.new_text for e in edits] == ["{\n    total_price(goods)\n}"]
