@@ -6,7 +6,8 @@ statement gets two 64-bit hashes: of its exact tokens (Type-1) and of its tokens
 literals normalised (Type-2). Statements that are mostly literals (data tables) keep the exact hash in
 both slots, so two different tables of the same shape are never reported.
 
-Left out: `use` lists and attributes (never statements), `macro_rules!` bodies, item-level macro tables
+Left out: generated files (an `@generated` marker in the first KiB), `use` lists and attributes (never
+statements), `macro_rules!` bodies, item-level macro tables
 (`lazy_static! {..}`: not a block), and test code (`#[test]` functions, `#[cfg(test)]` modules) unless
 asked for. Fingerprints are computed per top-level item and cached under the item's bytes, so an edit
 re-fingerprints the one item it touched.
@@ -14,6 +15,7 @@ re-fingerprints the one item it touched.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass, replace
 
@@ -150,9 +152,16 @@ def _attributes(node: Node, data: bytes) -> bytes:
     return b" ".join(out)
 
 
+_CFG_TEST = re.compile(rb"cfg\([^\]]*?(?<!\w)test\b")
+
+
 def is_test_item(node: Node, data: bytes) -> bool:
+    """`#[test]`, `#[bench]`, `#[tokio::test]`, `#[cfg(test)]` and `#[cfg(all(test, ..))]` (never
+    `#[cfg(not(test))]`)."""
     attrs = _attributes(node, data).replace(b" ", b"")
-    return b"cfg(test)" in attrs or b"#[test]" in attrs or b"::test]" in attrs or b"#[bench]" in attrs
+    if b"#[test]" in attrs or b"::test]" in attrs or b"::test(" in attrs or b"#[bench]" in attrs:
+        return True
+    return bool(_CFG_TEST.search(attrs)) and b"not(test" not in attrs
 
 
 def _items(root: Node, data: bytes, include_tests: bool):
@@ -266,8 +275,15 @@ class FingerprintCache:
         self.items: dict[tuple[bytes, bool], tuple[list[Run], list[FnUnit]]] = {}
 
 
+def is_generated(data: bytes) -> bool:
+    """The `@generated` marker near the top of a file (codegen output: nobody edits it by hand)."""
+    return b"@generated" in data[:1024]
+
+
 def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False, cache: FingerprintCache | None = None) -> FileUnits:
     units = FileUnits(path, data)
+    if is_generated(data):
+        return units
     fresh: dict[tuple[bytes, bool], tuple] = {}
     old = cache.items if cache is not None else {}
     for child in root.named_children:

@@ -15,10 +15,11 @@ re-reports only the files it touches.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections import Counter
 from difflib import SequenceMatcher
 
 from ferrolens.analyzers.dry.fingerprint import FileUnits, Run
-from ferrolens.analyzers.dry.tokens import Kind, lex, normalised
+from ferrolens.analyzers.dry.tokens import Kind, lex, members, semi_normalised
 
 Loc = tuple[str, int, int]  # path, run index, statement index
 NEAR_MISS_DF = 50  # a statement found in more functions than this (`return Ok(())`) proposes no near-miss pair
@@ -312,6 +313,8 @@ class CloneIndex:
                             continue
                     by_range.setdefault((r, i, i + n), []).append((p2, r2, i2))
         for (r, i, e), partners in by_range.items():
+            if len(set(units.runs[r].sig[i:e])) < max(2, (e - i) / 3):
+                continue  # one statement shape repeated (`let a = x.read()?;` six times): a pattern, not logic
             stmts = units.runs[r].stmts
             start, end = units.span(r, i, e)
             ntok = sum(s[2] for s in stmts[i:e])
@@ -387,11 +390,16 @@ class CloneIndex:
                     continue  # (symmetric, so both copies report each other)
                 if ofn.h == fn.h or not (0.7 <= ofn.ntok / fn.ntok <= 1.43):
                     continue
-                start, end = units.fn_span(k)
-                s2, e2 = o.fn_span(k2)
-                ratio = self._pair("sim", fn.exact, ofn.exact, lambda: similarity(units.data, start, end, o.data, s2, e2))
+                body, obody = units.fn_body(k), o.fn_body(k2)
+                if body < 0 or obody < 0:
+                    continue
+                mine_spans = [units.span(body, j, j + 1) for j in range(len(units.runs[body].stmts))]
+                their_spans = [o.span(obody, j, j + 1) for j in range(len(o.runs[obody].stmts))]
+                ratio = self._pair("sim", fn.exact, ofn.exact, lambda: similarity(units.data, mine_spans, o.data, their_spans))
                 if ratio < opts.similarity:
                     continue
+                start, end = units.fn_span(k)
+                s2, e2 = o.fn_span(k2)
                 if clone is None:
                     clone = Clone(path, start, end, units.lines_in(start, end), fn.ntok, "function", fn.name, kind="similar")
                 clone.similarity = min(clone.similarity, ratio)
@@ -435,30 +443,41 @@ def _outermost(clones: list[Clone]) -> list[Clone]:
 
 
 _BINDERS = {b"let", b"mut", b"for", b"|", b"ref"}
+MAX_MEMBER_CHANGES = 1  # renamed copies: fields or methods that differ (more: other data, other work)
+MAX_MEMBER_DRIFT = 4  # near-miss functions: fields and methods used by one and not the other
 
 
 def differences(a: bytes, a0: int, a1: int, b: bytes, b0: int, b1: int) -> list[tuple[str, str]] | None:
     """The distinct (here, there) token pairs that differ between two normalised-equal ranges, leaving
-    out locals that are bound inside the range and renamed consistently. None when they do not align."""
+    out locals and parameters that are bound inside the range and renamed consistently. None when the
+    ranges do not align, or when they touch different fields or call different methods."""
     ta, tb = lex(a, a0, a1), lex(b, b0, b1)
     if len(ta) != len(tb):
         return None
-    pairs: dict[tuple[bytes, bytes], bool] = {}  # pair -> bound in the range
+    pairs: dict[tuple[bytes, bytes], bool] = {}
     fwd: dict[bytes, bytes] = {}
     back: dict[bytes, bytes] = {}
     bound: set[bytes] = set()
+    member_pairs: set[tuple[bytes, bytes]] = set()
     prev = b""
+    in_signature = bool(ta) and ta[0][1] in (b"fn", b"pub", b"async", b"const", b"unsafe", b"extern")
     for n, ((_, x, kx), (_, y, ky)) in enumerate(zip(ta, tb)):
-        if kx == Kind.IDENT and (prev in _BINDERS or prev == b"fn" or (prev in (b"(", b",") and n + 1 < len(ta) and ta[n + 1][1] == b":")):
+        if x == b"{":
+            in_signature = False
+        if kx == Kind.IDENT and (prev in _BINDERS or prev == b"fn" or (in_signature and prev in (b"(", b",") and n + 1 < len(ta) and ta[n + 1][1] == b":")):
             bound.add(x)  # a local, a closure or fn parameter, or the function's own name
         if x != y:
             if kx != ky:
                 return None
             pairs.setdefault((x, y), False)
+            if prev == b".":
+                member_pairs.add((x, y))
         if kx == Kind.IDENT:
             fwd.setdefault(x, y)
             back.setdefault(y, x)
         prev = x
+    if len(member_pairs) > MAX_MEMBER_CHANGES:
+        return None
     out = []
     for x, y in pairs:
         consistent = fwd.get(x) == y and back.get(y) == x
@@ -468,6 +487,22 @@ def differences(a: bytes, a0: int, a1: int, b: bytes, b0: int, b1: int) -> list[
     return out
 
 
-def similarity(a: bytes, a0: int, a1: int, b: bytes, b0: int, b1: int) -> float:
-    na, nb = normalised(lex(a, a0, a1)), normalised(lex(b, b0, b1))
-    return SequenceMatcher(None, na, nb, autojunk=False).ratio()
+def similarity(a: bytes, a_stmts: list[tuple[int, int]], b: bytes, b_stmts: list[tuple[int, int]]) -> float:
+    """Token similarity of two function bodies (given as their statements' byte ranges), variables and
+    literals normalised. 0 when they touch different fields or methods, or when fewer than half of
+    their statements are alike: a near-miss repeats most steps and changes a few."""
+    sa = [semi_normalised(lex(a, s, e)) for s, e in a_stmts]
+    sb = [semi_normalised(lex(b, s, e)) for s, e in b_stmts]
+    ta = lex(a, a_stmts[0][0], a_stmts[-1][1])
+    tb = lex(b, b_stmts[0][0], b_stmts[-1][1])
+    if len(members(ta) ^ members(tb)) > MAX_MEMBER_DRIFT:
+        return 0.0
+    pool = Counter(tuple(x) for x in sb)
+    alike = 0
+    for x in sa:
+        if pool[tuple(x)] > 0:
+            pool[tuple(x)] -= 1
+            alike += 1
+    if alike * 2 < max(len(sa), len(sb)):
+        return 0.0
+    return SequenceMatcher(None, [t for x in sa for t in x], [t for x in sb for t in x], autojunk=False).ratio()

@@ -68,3 +68,28 @@ def normalised(tokens: list[tuple[int, bytes, int]]) -> list[bytes]:
 def digest(parts: list[bytes]) -> int:
     """A stable 64-bit hash (the same in every process, unlike `hash`)."""
     return int.from_bytes(hashlib.blake2b(b"\x00".join(parts), digest_size=8).digest(), "little")
+
+
+_KEEP_AFTER = {b".", b"::"}
+_KEEP_BEFORE = {b"(", b"!", b"::"}
+
+
+def semi_normalised(tokens: list[tuple[int, bytes, int]]) -> list[bytes]:
+    """Variables and literals normalised; fields, methods, functions, macros and paths kept: two
+    functions that touch other fields or call other methods do not look alike."""
+    out = []
+    prev = b""
+    for i, (_, t, k) in enumerate(tokens):
+        if k == Kind.LITERAL:
+            out.append(LITERAL)
+        elif k == Kind.IDENT and prev not in _KEEP_AFTER and (i + 1 >= len(tokens) or tokens[i + 1][1] not in _KEEP_BEFORE):
+            out.append(IDENT)
+        else:
+            out.append(t)
+        prev = t
+    return out
+
+
+def members(tokens: list[tuple[int, bytes, int]]) -> set[bytes]:
+    """Names used after a `.`: the fields and methods a piece of code touches."""
+    return {tokens[i][1] for i in range(1, len(tokens)) if tokens[i - 1][1] == b"." and tokens[i][2] == Kind.IDENT}
