@@ -98,8 +98,8 @@ def run_ferrolens(folder: Path, jobs: int = 0) -> tuple[float, float, set[Pair],
             pairs.add(norm_pair(here, (r["path"], r["start"]["line"], r["end"]["line"])))
     kinds = {}
     for f in findings:
-        kind = f["message"].rsplit("(", 1)[1].split(",")[0].split(":")[0]
-        kind = "near-miss" if "alike" in kind else kind
+        msg = f["message"]
+        kind = "near-miss" if "% alike" in msg else "renamed" if "(identifiers renamed" in msg else "identical"
         kinds[kind] = kinds.get(kind, 0) + 1
     return wall, rss, pairs, kinds
 

@@ -189,6 +189,9 @@ def _pattern_names(data: bytes, pat: Node | None) -> list[str]:
     """Names a pattern binds (not the paths and types in it: `Some(x)`, `Point { x, .. }`)."""
     out = []
     for n in _walk(pat) if pat is not None else ():
+        if n.type == "shorthand_field_identifier":
+            out.append(_text(data, n))
+            continue
         if n.type != "identifier":
             continue
         parent = n.parent
