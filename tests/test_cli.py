@@ -41,13 +41,14 @@ def test_text_output_and_exit_code(demo: Path):
     lines = proc.stdout.strip().split("\n")
     assert any(l.startswith("src/main.rs:") and " eager_fallback " in l for l in lines)
     assert any(l.startswith("src/report.rs:4:9: alloc_in_loop ") for l in lines)
-    assert lines[-1].startswith("Found 9 findings")
+    assert lines[-1].startswith("Found 11 findings")
+    assert any(l.startswith("src/stats.rs:26:1: duplicate_code function `top_customers` duplicated at src/report.rs:15-25") and l.endswith("[~]") for l in lines)
 
 
 def test_json_shape(demo: Path):
     proc = run("check", "--no-cache", "--output-format", "json", ".", cwd=demo)
     data = json.loads(proc.stdout)
-    assert len(data) == 9
+    assert len(data) == 11
     keys = {"rule", "group", "severity", "message", "path", "start", "end", "fix", "related"}
     for f in data:
         assert set(f) == keys
@@ -75,14 +76,14 @@ def test_sarif(demo: Path):
     run_ = doc["runs"][0]
     assert run_["tool"]["driver"]["name"] == "ferrolens"
     assert {r["id"] for r in run_["tool"]["driver"]["rules"]} >= {"eager_fallback", "alloc_in_loop"}
-    assert len(run_["results"]) == 9
+    assert len(run_["results"]) == 11
     assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in run_["results"])
 
 
 def test_select_and_ignore(demo: Path):
     only = json.loads(run("check", "--no-cache", "--output-format", "json", "--select", "alloc_in_loop", cwd=demo).stdout)
     assert {f["rule"] for f in only} == {"alloc_in_loop"}
-    none = run("check", "--no-cache", "--ignore", "perf", cwd=demo)
+    none = run("check", "--no-cache", "--ignore", "perf,dry", cwd=demo)
     assert none.returncode == 0 and "All checks passed." in none.stdout
 
 
@@ -103,11 +104,13 @@ def test_fix_applies_safe_fixes_and_keeps_behaviour(demo: Path, tmp_path: Path):
     assert proc.returncode == 1, "the unsafe fix is left, so findings remain"
     assert "Fixed 8 findings." in proc.stdout
     remaining = json.loads(run("check", "--no-cache", "--output-format", "json", cwd=demo).stdout)
-    assert [(f["rule"], f["fix"]["applicability"]) for f in remaining] == [("alloc_in_loop", "unsafe")]
+    perf = [f for f in remaining if f["rule"] != "duplicate_code"]
+    assert [(f["rule"], f["fix"]["applicability"]) for f in perf] == [("alloc_in_loop", "unsafe")]
+    assert len(remaining) - len(perf) == 2, "the copied function is left to the editor's refactoring action"
     assert stat.S_IMODE(os.stat(main).st_mode) == 0o640, "permissions are kept"
     assert not list(demo.rglob("*.ferrolens")), "no temporary files left behind"
     assert _cargo_run(demo) == before_output
-    proc = run("check", "--no-cache", "--fix", "--unsafe-fixes", cwd=demo)
+    proc = run("check", "--no-cache", "--fix", "--unsafe-fixes", "--ignore", "dry", cwd=demo)
     assert proc.returncode == 0, proc.stdout
     assert _cargo_run(demo) == before_output
 
@@ -244,3 +247,37 @@ def test_a_workspace_of_5000_files(tmp_path: Path):
     proc = run("check", "--no-cache", "--no-progress", "--output-format", "json", "--select", "eager_fallback", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert len(json.loads(proc.stdout)) == 5000
+
+
+def _apply_json_edits(text: str, edits: list[dict]) -> str:
+    """Apply edits given as 1-based line/column (characters) positions, last first."""
+    lines = text.split("\n")
+
+    def offset(pos: dict) -> int:
+        return sum(len(l) + 1 for l in lines[: pos["line"] - 1]) + pos["column"] - 1
+
+    spans = sorted(((offset(e["start"]), offset(e["end"]), e["content"]) for e in edits), reverse=True)
+    for start, end, content in spans:
+        text = text[:start] + content + text[end:]
+    return text
+
+
+@needs_rustc
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
+def test_cross_file_duplicate_action_compiles_and_keeps_output(demo: Path):
+    """The demo's copied function becomes a call of the original in the other module; the crate
+    still builds and prints the same."""
+    def build_and_run() -> str:
+        proc = subprocess.run(["cargo", "run", "-q", "--offline"], cwd=demo, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    before = build_and_run()
+    data = json.loads(run("check", "--no-cache", "--output-format", "json", cwd=demo).stdout)
+    fixes = [f for f in data if f["rule"] == "duplicate_code" and f["fix"]]
+    assert [f["fix"]["message"] for f in fixes] == ["make `top_customers` call `crate::report::rank` (its body is a copy)"]
+    target = demo / fixes[0]["path"]
+    target.write_text(_apply_json_edits(target.read_text(), fixes[0]["fix"]["edits"]))
+    assert build_and_run() == before
+    after = json.loads(run("check", "--no-cache", "--output-format", "json", cwd=demo).stdout)
+    assert not [f for f in after if f["rule"] == "duplicate_code"]

@@ -75,4 +75,6 @@ fn main() {
     println!("{:?}", stats::histogram(&quantities));
     println!("{:?}", stats::labels(&names_of(&orders)));
     println!("{}", report::summary(&orders.iter().map(|o| o.items.len() as u32).collect::<Vec<_>>()));
+    let counts: Vec<(String, u32)> = orders.iter().map(|o| (o.customer.clone(), o.items.len() as u32)).collect();
+    println!("{:?} {:?}", report::rank(&counts, 2), stats::top_customers(&counts, 2));
 }

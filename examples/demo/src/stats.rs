@@ -21,3 +21,16 @@ pub fn labels(names: &[&str]) -> Vec<String> {
 pub fn banner() -> String {
     format!("== statistics ==")
 }
+
+/// The busiest customers first (copied from `report::rank` one day, and kept in step by hand since).
+pub fn top_customers(counts: &[(String, u32)], n: usize) -> Vec<String> {
+    let mut ordered: Vec<(String, u32)> = counts.to_vec();
+    ordered.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut out = Vec::new();
+    for (customer, items) in ordered.into_iter().take(n) {
+        if items > 0 {
+            out.push(format!("{customer} ({items})"));
+        }
+    }
+    out
+}

@@ -35,6 +35,12 @@ def fixes_for(index: CloneIndex, clone: Clone, tree) -> list[Fix]:
         return []
     same = [p for p in clone.partners if p.path == clone.path]
     if not same:
+        if clone.unit == "function" and not clone.differences:
+            try:
+                fix = _delegate_across(index, clone, tree)
+            except _NotEvident:
+                return []
+            return [fix] if fix else []
         return []
     data = index.files[clone.path].data
     root = tree()
@@ -145,6 +151,50 @@ def _delegate(data: bytes, root: Node, clone: Clone, same: list[Copy]) -> Fix | 
     text = "{\n" + indent + "    " + call + "\n" + indent + "}"
     own = _text(data, fn.child_by_field_name("name"))
     return Fix(Applicability.UNSAFE, f"make `{own}` call `{name}` (its body is a copy)", (Edit(body.start_byte, body.end_byte, text),))
+
+
+def module_path(key: str) -> tuple[str, str] | None:
+    """(crate folder, `crate::a::b`) for a file under a crate's `src/`; None elsewhere."""
+    parts = key.replace("\\", "/").split("/")
+    if "src" not in parts[:-1]:
+        return None
+    at = len(parts) - 1 - parts[::-1].index("src")
+    crate, rest = "/".join(parts[:at]), parts[at + 1 :]
+    rest[-1] = rest[-1].removesuffix(".rs")
+    if rest[-1] == "mod":
+        rest = rest[:-1]
+    if rest in (["main"], ["lib"]):
+        rest = []
+    return crate, "::".join(["crate", *rest])
+
+
+def _delegate_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
+    """A copy in another file of the same crate: the later one (by path) calls the other through its
+    module path, when that function is a public free function of a top-level module."""
+    first = min([clone, *clone.partners], key=lambda c: (c.path, c.start))
+    if first.path == clone.path:
+        return None
+    here, there = module_path(clone.path), module_path(first.path)
+    _need(here is not None and there is not None and here[0] == there[0])
+    _need(there[1].count("::") <= 1 or there[1].rsplit("::", 1)[0] == here[1].rsplit("::", 1)[0])
+    from ferrolens.analyzers.source import parse
+
+    data, odata = index.files[clone.path].data, index.files[first.path].data
+    root, oroot = tree(), parse(odata).root_node
+    _need(not root.has_error and not oroot.has_error)
+    fn = _function_at(root, clone.start, clone.end)
+    target = _function_at(oroot, first.start, first.end)
+    _need(fn is not None and target is not None and target.parent is not None and target.parent.type == "source_file")
+    _need(any(c.type == "visibility_modifier" for c in target.children))
+    sig = _signature(data, fn)
+    _need(sig == _signature(odata, target) and "async" not in sig[4] and not (sig[0] and sig[0][0][0] == "self"))
+    body = fn.child_by_field_name("body")
+    _need(body is not None)
+    name = _text(odata, target.child_by_field_name("name"))
+    call = f"{there[1]}::{name}({', '.join(_param_names(data, fn))})"
+    indent = _indent(data, fn.start_byte)
+    own = _text(data, fn.child_by_field_name("name"))
+    return Fix(Applicability.UNSAFE, f"make `{own}` call `{there[1]}::{name}` (its body is a copy)", (Edit(body.start_byte, body.end_byte, "{\n" + indent + "    " + call + "\n" + indent + "}"),))
 
 
 # -- extract ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ re-reports only the files it touches.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import re
 from collections import Counter
 from difflib import SequenceMatcher
 
@@ -443,6 +444,7 @@ def _outermost(clones: list[Clone]) -> list[Clone]:
 
 
 _BINDERS = {b"let", b"mut", b"for", b"|", b"ref"}
+_INLINE_ARG = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)")
 MAX_MEMBER_CHANGES = 1  # renamed copies: fields or methods that differ (more: other data, other work)
 MAX_MEMBER_DRIFT = 4  # near-miss functions: fields and methods used by one and not the other
 
@@ -461,10 +463,25 @@ def differences(a: bytes, a0: int, a1: int, b: bytes, b0: int, b1: int) -> list[
     member_pairs: set[tuple[bytes, bytes]] = set()
     prev = b""
     in_signature = bool(ta) and ta[0][1] in (b"fn", b"pub", b"async", b"const", b"unsafe", b"extern")
+    pattern_end: bytes | None = None  # inside a `let`/`for`/closure pattern: the token that ends it
     for n, ((_, x, kx), (_, y, ky)) in enumerate(zip(ta, tb)):
-        if x == b"{":
+        if x == b"{" and pattern_end is None:
             in_signature = False
-        if kx == Kind.IDENT and (prev in _BINDERS or prev == b"fn" or (in_signature and prev in (b"(", b",") and n + 1 < len(ta) and ta[n + 1][1] == b":")):
+        nxt = ta[n + 1][1] if n + 1 < len(ta) else b""
+        if pattern_end is not None and x == pattern_end:
+            pattern_end = None
+        elif x == b"let":
+            pattern_end = b"="
+        elif x == b"for":
+            pattern_end = b"in"
+        elif x == b"|" and prev in (b"(", b",", b"=", b"move", b"{", b";", b""):
+            pattern_end = b"|"
+        if kx == Kind.IDENT and (
+            prev in _BINDERS
+            or prev == b"fn"
+            or (in_signature and prev in (b"(", b",") and nxt == b":")
+            or (pattern_end is not None and nxt not in (b"(", b"{", b"::") and prev != b"::" and x[:1].islower())
+        ):
             bound.add(x)  # a local, a closure or fn parameter, or the function's own name
         if x != y:
             if kx != ky:
@@ -479,10 +496,13 @@ def differences(a: bytes, a0: int, a1: int, b: bytes, b0: int, b1: int) -> list[
     if len(member_pairs) > MAX_MEMBER_CHANGES:
         return None
     out = []
+    renamed = {k.decode("utf-8", "replace"): v.decode("utf-8", "replace") for k, v in fwd.items() if k in bound and back.get(v) == k}
     for x, y in pairs:
         consistent = fwd.get(x) == y and back.get(y) == x
         if x in bound and consistent:
             continue
+        if x[:1] == b'"' and _INLINE_ARG.sub(lambda m: "{" + renamed.get(m.group(1), m.group(1)), x.decode("utf-8", "replace")) == y.decode("utf-8", "replace"):
+            continue  # a format string whose inline arguments follow the renamed locals
         out.append((x.decode("utf-8", "replace"), y.decode("utf-8", "replace")))
     return out
 
