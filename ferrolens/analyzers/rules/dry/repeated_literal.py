@@ -7,7 +7,7 @@ import re
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, fix
-from ferrolens.analyzers.dry.fingerprint import is_test_item, is_test_path
+from ferrolens.analyzers.dry.fingerprint import is_generated, is_test_item, is_test_path
 from ferrolens.analyzers.model import Edit, Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 
@@ -81,7 +81,7 @@ def _name(text: str, data: bytes) -> str:
 
 
 def check(ctx: Context, root: Node):
-    if ctx.src.path and is_test_path(ctx.src.path):
+    if (ctx.src.path and is_test_path(ctx.src.path)) or is_generated(ctx.src.data):
         return
     data = ctx.src.data
     groups: dict[bytes, list[Node]] = {}
