@@ -152,3 +152,46 @@ def test_edits_only_reanalyse_the_touched_item():
     src.apply_edit(at, at, b" 1; ")
     engine.analyze(src, cache)
     assert calls == ["d"]
+
+
+def _clone_view(index, paths):
+    return {
+        p: sorted((c.start, c.end, c.unit, c.kind, round(c.similarity, 6), tuple((q.path, q.start, q.end, q.first_line, q.last_line) for q in c.partners)) for c in index.clones(p))
+        for p in paths
+    }
+
+
+DRY_SEEDS = sorted(p.read_bytes() for p in [*FIXTURES.glob("dry/*.rs"), *(ROOT / "examples").rglob("*.rs")])
+
+
+@settings(max_examples=int(os.environ.get("FERROLENS_FUZZ_EXAMPLES", "100")) // 2, derandomize=bool(os.environ.get("CI")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(
+    seeds=st.lists(st.sampled_from(DRY_SEEDS), min_size=2, max_size=3),
+    edits=st.lists(st.tuples(st.integers(0, 3), edit_strategy), min_size=1, max_size=8),
+)
+def test_workspace_clone_index_updated_in_place_matches_a_fresh_one(seeds, edits):
+    """The partial updates of the clone index (changed runs and functions only) give the clones a
+    fresh index of the same files gives, for every file, after every edit."""
+    from ferrolens.analyzers.dry.fingerprint import FingerprintCache, fingerprint
+    from ferrolens.analyzers.dry.index import CloneIndex
+
+    files = {f"src/f{i}.rs": SourceFile(data) for i, data in enumerate([*seeds, seeds[0]])}  # the copy makes cross-file clones
+    caches = {p: FingerprintCache() for p in files}
+    index = CloneIndex()
+    for p, src in files.items():
+        index.update(fingerprint(p, src.data, src.root, cache=caches[p]))
+    paths = sorted(files)
+    for which, (where, span, text) in edits:
+        p = paths[which % len(paths)]
+        src = files[p]
+        data = src.data
+        start = _char_boundary(data, int(where * len(data)))
+        end = _char_boundary(data, min(len(data), start + int(span * len(data))))
+        src.apply_edit(start, end, text.encode("utf-8", "surrogatepass"))
+        affected = index.update(fingerprint(p, src.data, src.root, cache=caches[p]))
+        fresh = CloneIndex()
+        for q, other in files.items():
+            fresh.update(fingerprint(q, other.data, parse(other.data).root_node))
+        before = {q: v for q, v in _clone_view(index, paths).items()}
+        assert before == _clone_view(fresh, paths)
+        assert p in affected

@@ -114,6 +114,8 @@ class CloneIndex:
         self._clones: dict[str, list[Clone]] = {}  # memo, dropped for affected files
         self._pairs: dict[tuple, object] = {}  # see _pair
         self.last_affected: set[str] = set()  # what the last update returned (read by the server)
+        # file -> the files whose memoised clones point into it (their related locations move with it)
+        self._refs: dict[str, set[str]] = {}
 
     # -- maintenance -------------------------------------------------------------------------------
     def update(self, units: FileUnits) -> set[str]:
@@ -132,6 +134,7 @@ class CloneIndex:
             affected = self._sharers_of(entry.seeds, entry.fns)
         else:
             affected = self._replace(path, old, units, sigs)
+        affected |= self._refs.pop(path, set())
         affected.add(path)
         for p in affected:
             self._clones.pop(p, None)
@@ -221,7 +224,7 @@ class CloneIndex:
                 _remove(self._seeds, key, (path, r, i))
         for k, fk in enumerate(entry.fns):
             self._remove_fn(path, k, fk)
-        affected = self._sharers_of(entry.seeds, entry.fns)
+        affected = self._sharers_of(entry.seeds, entry.fns) | self._refs.pop(path, set())
         self._clones.pop(path, None)
         for p in affected:
             self._clones.pop(p, None)
@@ -252,6 +255,10 @@ class CloneIndex:
         memo = self._clones.get(path)
         if memo is None:
             memo = self._clones[path] = self._compute(path) if path in self.files else []
+            for c in memo:
+                for q in c.partners:
+                    if q.path != path:
+                        self._refs.setdefault(q.path, set()).add(path)
         return memo
 
     def _copy(self, path: str, start: int, end: int, here: str) -> Copy:
