@@ -57,3 +57,4 @@ def test_vscode_end_to_end(tmp_path: Path):
     (artifacts / "result.json").write_text(json.dumps(result, indent=1))
     assert result["ok"], f"{result.get('error')}\n{json.dumps(result['steps'], indent=1)}"
     assert '"== statistics ==".to_string()' in (crate / "src" / "stats.rs").read_text()
+    assert any("top_customers" in l and "src/report.rs:15-25" in l for l in result["duplicate"]), result["duplicate"]

@@ -58,6 +58,7 @@ class FerrolensProtocol(LanguageServerProtocol):
         yield from self._user(lsp.TEXT_DOCUMENT_DID_CLOSE, params)
 
 
+INDEX_STATUS = "$/ferrolens/indexStatus"  # {indexing, done, total[, seconds]}: the workspace index's progress
 KEEP_TREES = 16  # documents whose parse tree stays in memory between analyses
 
 
@@ -136,6 +137,8 @@ class FerrolensServer(LanguageServer):
         def report(done: int, total: int) -> None:
             if progress is not None and total:
                 progress.report(token, lsp.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=int(100 * done / total)))
+            # for status bars (`$/` methods may be ignored by clients that do not know them)
+            self.protocol.notify(INDEX_STATUS, {"indexing": True, "done": done, "total": total})
 
         try:
             open_keys = lambda: {d.key for d in self.documents.values()}  # noqa: E731
@@ -148,6 +151,7 @@ class FerrolensServer(LanguageServer):
         finally:
             if progress is not None:
                 progress.end(token, lsp.WorkDoneProgressEnd(message=f"indexed {ws.total_files} files in {ws.seconds:.1f} s"))
+            self.protocol.notify(INDEX_STATUS, {"indexing": False, "done": ws.indexed_files, "total": ws.total_files, "seconds": round(ws.seconds, 2)})
         if index is ws.index:
             self.invalidate(d.key for d in self.documents.values())
 

@@ -14,7 +14,18 @@ let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
 let status: vscode.StatusBarItem;
 
-const SETTINGS = ["select", "ignore", "severity", "hideClippyMirrored", "maxFileSize"] as const;
+const SETTINGS = [
+  "select",
+  "ignore",
+  "severity",
+  "hideClippyMirrored",
+  "maxFileSize",
+  "dryMinTokens",
+  "dryMinLines",
+  "dryIncludeTests",
+  "dryMaxDifferences",
+  "drySimilarity",
+] as const;
 
 function settings(): Record<string, unknown> {
   const cfg = vscode.workspace.getConfiguration("ferrolens");
@@ -81,6 +92,16 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     traceOutputChannel: output,
   };
   client = new LanguageClient("ferrolens", "ferrolens", serverOptions, clientOptions);
+  client.onNotification("$/ferrolens/indexStatus", (p: { indexing: boolean; done: number; total: number; seconds?: number }) => {
+    if (p.indexing) {
+      status.text = `$(sync~spin) ferrolens ${p.done}/${p.total}`;
+      status.tooltip = `ferrolens: indexing the workspace for duplicate code (${p.done} of ${p.total} files)`;
+    } else {
+      status.text = "$(check) ferrolens";
+      status.tooltip = `ferrolens: running; ${p.total} workspace files indexed in ${p.seconds ?? 0} s`;
+    }
+    status.show();
+  });
   client.onDidChangeState((e) => {
     if (e.newState === State.Running) {
       status.text = "$(check) ferrolens";

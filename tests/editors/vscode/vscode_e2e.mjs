@@ -138,6 +138,21 @@ try {
     result.problems = text.split("\n").filter((l) => l.includes("ferrolens") || /\b[a-z]+_[a-z_]+\b/.test(l)).slice(0, 20);
   });
 
+  await step("the workspace index reports the copy in report.rs", async () => {
+    // stats.rs is the only open file: its copy of report::rank is found through the background index
+    const deadline = Date.now() + 60000;
+    for (;;) {
+      const text = await page.locator(".markers-panel").innerText().catch(() => "");
+      if (text.includes("duplicate_code") && text.includes("src/report.rs")) {
+        result.duplicate = text.split("\n").filter((l) => l.includes("duplicated at")).slice(0, 3);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error("no duplicate_code problem; panel says:\n" + text);
+      await page.waitForTimeout(500);
+    }
+    result.status_bar = await page.locator(".statusbar-item").filter({ hasText: "ferrolens" }).first().innerText().catch(() => "");
+  });
+
   await step("settings reach the server live", async () => {
     // the user ignores a rule in their settings: its diagnostics go away without a restart
     await page.keyboard.press("F1");
