@@ -60,7 +60,7 @@ CLIENT_SIDE = {"server", "trace"}  # `ferrolens.server.path`, `ferrolens.trace.s
 def merge(base: Settings, raw: Any, source: str) -> tuple[Settings, list[str]]:
     """Overlay the keys present in `raw` onto `base`. Returns the new settings and warnings."""
     warnings: list[str] = []
-    if raw is None:
+    if raw is None or raw == []:  # an empty Lua table arrives as a JSON array
         return base, warnings
     if not isinstance(raw, dict):
         return base, [f"{source}: settings must be a table/object, got {type(raw).__name__}"]

@@ -24,7 +24,7 @@ def test_neovim_end_to_end(tmp_path: Path):
     env = dict(
         os.environ,
         PLUGIN_DIR=str(ROOT / "editors" / "nvim"),
-        FERROLENS_CMD=json.dumps([sys.executable, "-m", "ferrolens", "serve"]),
+        FERROLENS_CMD=json.dumps([sys.executable, "-m", "ferrolens", "serve"] + (["--log-file", os.environ["FERROLENS_TEST_LOG"]] if os.environ.get("FERROLENS_TEST_LOG") else [])),
         STUB_CMD=json.dumps([sys.executable, str(ROOT / "tests" / "editors" / "stub_server.py")]),
         TARGET_FILE=str(crate / "src" / "stats.rs"),
         RESULT_FILE=str(result_file),
@@ -42,4 +42,6 @@ def test_neovim_end_to_end(tmp_path: Path):
     assert result["ok"], f"{result.get('error')}\nsteps: {result['steps']}"
     assert {"format_literal", "index_loop", "zeroed_vec"} <= set(result["codes"])
     assert result["fix_title"].startswith("Replace with")
+    assert "top_customers" in result["duplicate"] and "src/report.rs:15-25" in result["duplicate"]
+    assert result["related"].endswith("/src/report.rs")
     assert "server found: ferrolens" in result["health"]

@@ -59,7 +59,8 @@ class FerrolensProtocol(LanguageServerProtocol):
 
 
 INDEX_STATUS = "$/ferrolens/indexStatus"  # {indexing, done, total[, seconds]}: the workspace index's progress
-KEEP_TREES = 16  # documents whose parse tree stays in memory between analyses
+KEEP_TREES = 16
+PULL_WAIT_FOR_INDEX = 2.0  # seconds a first pull may wait for the start-up index (clients without refresh)  # documents whose parse tree stays in memory between analyses
 
 
 class FerrolensServer(LanguageServer):
@@ -92,8 +93,10 @@ class FerrolensServer(LanguageServer):
         if client is not None:
             self.client_settings = client
         raw = self.client_settings
-        if isinstance(raw, dict) and isinstance(raw.get("ferrolens"), dict):
+        if isinstance(raw, dict) and isinstance(raw.get("ferrolens"), (dict, list)):
             raw = raw["ferrolens"]
+        if raw == []:
+            raw = {}  # Neovim sends an empty Lua table as a JSON array
         settings, warnings = config.merge(self.file_settings, raw, "editor settings")
         self._warn(warnings)
         self.settings = settings
@@ -318,10 +321,12 @@ def initialize(ls: FerrolensServer, params: lsp.InitializeParams) -> None:
 
 @server.feature(lsp.INITIALIZED)
 async def initialized(ls: FerrolensServer, params: lsp.InitializedParams) -> None:
-    if ls.config_pull:
-        await _pull_configuration(ls)
+    # indexing starts before anything is awaited, so the first diagnostic pull can wait for it; settings
+    # pulled from the client that change the dry options restart it
     ls.initialized = True
     ls.start_indexing()
+    if ls.config_pull:
+        await _pull_configuration(ls)
     if ls.watch_registration:
         try:
             await ls.client_register_capability_async(
@@ -423,11 +428,21 @@ def did_close(ls: FerrolensServer, params: lsp.DidCloseTextDocumentParams) -> No
         ls.invalidate(ls.project.refresh_from_disk(doc.key, ls.project.index.options.include_tests, ls.settings.max_file_size))
 
 
-@server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC, lsp.DiagnosticOptions(identifier="ferrolens", inter_file_dependencies=False, workspace_diagnostics=False))
-def pull_diagnostics(ls: FerrolensServer, params: lsp.DocumentDiagnosticParams):
+@server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC, lsp.DiagnosticOptions(identifier="ferrolens", inter_file_dependencies=True, workspace_diagnostics=False))
+async def pull_diagnostics(ls: FerrolensServer, params: lsp.DocumentDiagnosticParams):
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
         return lsp.RelatedFullDocumentDiagnosticReport(items=[])
+    indexing = ls.project.indexing
+    if indexing is not None and not indexing.done() and not ls.refresh_support:
+        # a client that cannot be asked to pull again (no workspace/diagnostic/refresh) would show no
+        # cross-file duplicates until the next edit: give the start-up index a moment to finish
+        try:
+            await asyncio.wait_for(asyncio.shield(indexing), timeout=PULL_WAIT_FOR_INDEX)
+        except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            pass
+        if ls.documents.get(params.text_document.uri) is not doc:
+            return lsp.RelatedFullDocumentDiagnosticReport(items=[])
     result_id = f"{ls.generation}:{doc.version}"
     if params.previous_result_id == result_id and doc.analyzed == (doc.version, ls.generation):
         return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)

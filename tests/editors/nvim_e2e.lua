@@ -43,6 +43,14 @@ local function run()
     result.codes = vim.tbl_map(function(d) return d.user_data.lsp.code end, diags('ferrolens'))
   end)
 
+  step('the workspace index finds the copy in report.rs', function()
+    assert(vim.wait(30000, function() return #diags('ferrolens', 'duplicate_code') > 0 end, 50), 'no duplicate_code diagnostic')
+    local d = diags('ferrolens', 'duplicate_code')[1]
+    result.duplicate = d.message
+    local related = d.user_data.lsp.relatedInformation or {}
+    result.related = related[1] and related[1].location.uri or ''
+  end)
+
   local client = vim.lsp.get_clients({ name = 'ferrolens', bufnr = buf })[1]
   step('quick fix applies', function()
     local d = assert(diags('ferrolens', 'format_literal')[1], 'no format_literal diagnostic')
