@@ -25,6 +25,13 @@ class Document:
     analyzed: tuple | None = None  # (version, config generation) the findings belong to
     task: object = None  # the pending analysis (asyncio.Task)
     key: str = ""  # its name in the workspace clone index (a path relative to the workspace folder)
+    # duplicate_code runs off the keystroke path: its findings as of the last run, the byte edits made
+    # since (start, old end, new end), which shift them until the next run, and its own cache
+    dry_findings: list[Finding] = field(default_factory=list)
+    dry_edits: list[tuple[int, int, int]] | None = None  # None: never computed (or the text was replaced)
+    dry_cache: ItemCache = field(default_factory=ItemCache)
+    dry_task: object = None
+    dry_runs: int = 0
 
 
 def open_document(uri: str, version: int, text: str, max_size: int, key: str = "") -> Document:
@@ -42,13 +49,68 @@ def apply_changes(doc: Document, changes, enc: str, max_size: int) -> None:
             fresh = open_document(doc.uri, doc.version, change.text, max_size, doc.key)
             doc.src, doc.problem = fresh.src, fresh.problem
             doc.cache = ItemCache()
+            doc.dry_edits, doc.dry_findings = None, []
             continue
         src = doc.src
         start = src.offset(rng.start.line, rng.start.character, enc)
         end = src.offset(rng.end.line, rng.end.character, enc)
         if end < start:
             start, end = end, start
-        src.apply_edit(start, end, encode_utf8(change.text), reparse=False)
+        new = encode_utf8(change.text)
+        src.apply_edit(start, end, new, reparse=False)
+        if doc.dry_edits is not None:
+            doc.dry_edits.append((start, end, start + len(new)))
         if len(src.data) > max_size:
             doc.src, doc.problem = None, f"ferrolens stopped analysing this file: it grew over the size limit ({max_size:,} bytes)"
             return
+
+
+def shift_findings(findings: list[Finding], edits: list[tuple[int, int, int]]) -> list[Finding]:
+    """Findings of an older text moved through the byte edits made since: offsets before an edit stay,
+    offsets after it move; a finding whose range or fix the edit touches is dropped (it is being
+    rewritten), a related location the edit touches is left out."""
+    from dataclasses import replace
+
+    from ferrolens.analyzers.model import Edit, Fix, Related
+
+    out = findings
+    for start, old_end, new_end in edits:
+        delta = new_end - old_end
+
+        def keeps(a: int, b: int) -> bool:
+            return b <= start or a >= old_end
+
+        def first(x: int) -> int:  # a start offset: text inserted right there goes before it
+            return x if x < start else x + delta
+
+        def last(x: int) -> int:  # an end offset: text inserted right there goes after it
+            return x if x <= start else x + delta
+
+        moved = []
+        for f in out:
+            spans = [(f.start, f.end)] + [(e.start, e.end) for fx in f.all_fixes() for e in fx.edits]
+            if not all(keeps(a, b) for a, b in spans):
+                continue
+            if delta == 0 and not f.related:
+                moved.append(f)
+                continue
+
+            def fix(fx: Fix) -> Fix:
+                return replace(fx, edits=tuple(Edit(first(e.start), max(first(e.start), last(e.end)), e.content) for e in fx.edits))
+
+            moved.append(
+                replace(
+                    f,
+                    start=first(f.start),
+                    end=max(first(f.start), last(f.end)),
+                    fix=fix(f.fix) if f.fix else None,
+                    alternatives=tuple(fix(x) for x in f.alternatives),
+                    related=tuple(
+                        r if r.path is not None else Related(first(r.start), max(first(r.start), last(r.end)), r.message)
+                        for r in f.related
+                        if r.path is not None or keeps(r.start, r.end)
+                    ),
+                )
+            )
+        out = moved
+    return out

@@ -16,11 +16,11 @@ from pygls.uris import to_fs_path
 
 from ferrolens import __version__, config
 from ferrolens.analyzers.dry.index import CloneIndex
-from ferrolens.analyzers.engine import Engine
+from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.fix import non_overlapping
 from ferrolens.analyzers.registry import all_rules
 from ferrolens.server import convert
-from ferrolens.server.documents import Document, apply_changes, open_document
+from ferrolens.server.documents import Document, apply_changes, open_document, shift_findings
 from ferrolens.server.workspace import Workspace
 
 log = logging.getLogger("ferrolens")
@@ -60,6 +60,8 @@ class FerrolensProtocol(LanguageServerProtocol):
 
 INDEX_STATUS = "$/ferrolens/indexStatus"  # {indexing, done, total[, seconds]}: the workspace index's progress
 KEEP_TREES = 16
+DUPLICATE_CODE = "duplicate_code"
+DRY_DELAY = 0.3  # seconds a document must be quiet before duplicate_code runs on it again
 PULL_WAIT_FOR_INDEX = 2.0  # seconds a first pull may wait for the start-up index (clients without refresh)  # documents whose parse tree stays in memory between analyses
 
 
@@ -74,7 +76,7 @@ class FerrolensServer(LanguageServer):
         self.settings = config.Settings()
         self.generation = 0
         self.project = Workspace()
-        self.engine = Engine(config.selection(self.settings), on_error=self._rule_failed, workspace=self.project.index)
+        self.engine, self.dry_engine = self._engines(config.selection(self.settings))
         self.pull = False
         self.refresh_support = False
         self.versioned_edits = False
@@ -106,14 +108,25 @@ class FerrolensServer(LanguageServer):
             self.project.index = CloneIndex(dry)
             for doc in self.documents.values():
                 doc.cache.fingerprints.items.clear()
-        self.engine = Engine(config.selection(settings), on_error=self._rule_failed, workspace=self.project.index)
+        self.engine, self.dry_engine = self._engines(config.selection(settings))
         self.generation += 1
         if reindex and self.initialized:
             self.start_indexing()
 
+    def _engines(self, selection: RuleSelection) -> tuple[Engine, Engine | None]:
+        """The keystroke engine (every selected rule but duplicate_code) and the workspace one
+        (duplicate_code alone, run when the document is quiet), or None when it is not selected."""
+        fast = RuleSelection(tuple(r for r in selection.rules if r.name != DUPLICATE_CODE), selection.severities)
+        dry = RuleSelection(tuple(r for r in selection.rules if r.name == DUPLICATE_CODE), selection.severities)
+        index = self.project.index
+        return (
+            Engine(fast, on_error=self._rule_failed, workspace=index),
+            Engine(dry, on_error=self._rule_failed, workspace=index) if dry.rules else None,
+        )
+
     @property
     def dry_enabled(self) -> bool:
-        return any(r.name == "duplicate_code" for r in self.engine.selection.rules)
+        return self.dry_engine is not None
 
     # -- the workspace index -----------------------------------------------------------------------
     def start_indexing(self) -> None:
@@ -159,18 +172,70 @@ class FerrolensServer(LanguageServer):
             self.invalidate(d.key for d in self.documents.values())
 
     def invalidate(self, keys) -> None:
-        """The clone sets of these files changed: re-analyse (cheap: the item caches hold) and publish
-        those that are open."""
+        """The clone sets of these files changed: run duplicate_code on those that are open, now."""
         by_key = {d.key: d for d in self.documents.values()}
         for key in keys:
             doc = by_key.get(key)
             if doc is not None:
-                doc.analyzed = None
-                if self.pull:
-                    continue
-                self.schedule(doc)
-        if self.pull and self.refresh_support:
-            self.workspace_diagnostic_refresh(None)
+                self.schedule_dry(doc, 0.0)
+
+    # -- duplicate_code, off the keystroke path -----------------------------------------------------
+    def schedule_dry(self, doc: Document, delay: float = DRY_DELAY) -> None:
+        """Run duplicate_code on `doc` once it has been quiet for `delay` seconds (a newer schedule
+        replaces an older one); meanwhile its last findings move with the edits."""
+        if self.dry_engine is None:
+            return
+        task = doc.dry_task
+        if task is not None and not task.done():
+            task.cancel()
+        doc.dry_task = asyncio.ensure_future(self._dry_later(doc, delay))
+
+    async def _dry_later(self, doc: Document, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self.documents.get(doc.uri) is not doc:
+            return
+        try:
+            before = self.dry_findings(doc)
+            self.compute_dry(doc)
+            if self.dry_findings(doc) == before:
+                return
+            if self.pull:
+                if self.refresh_support:
+                    self.workspace_diagnostic_refresh(None)
+            else:
+                self.publish(doc, dry=False)
+        except Exception:
+            log.exception("duplicate_code on %s failed", doc.uri)
+
+    def compute_dry(self, doc: Document) -> None:
+        if self.dry_engine is None or doc.src is None:
+            doc.dry_findings, doc.dry_edits = [], []
+            return
+        index = self.project.index
+        index.last_affected = set()
+        try:
+            doc.dry_findings = self.dry_engine.analyze(doc.src, doc.dry_cache)
+        except Exception:
+            log.exception("duplicate_code on %s failed", doc.uri)
+            doc.dry_findings = []
+        doc.dry_edits = []
+        doc.dry_runs += 1
+        others = index.last_affected - {doc.key}
+        if others:
+            self.invalidate(others)
+
+    def dry_findings(self, doc: Document) -> list:
+        if self.dry_engine is None:
+            return []
+        if doc.dry_edits is None:
+            self.compute_dry(doc)  # the first time a document is shown, everything comes at once
+        return shift_findings(doc.dry_findings, doc.dry_edits) if doc.dry_edits else doc.dry_findings
+
+    def findings_of(self, doc: Document) -> list:
+        """What the document shows: the keystroke findings and duplicate_code's (moved to the text)."""
+        self.analyze(doc)
+        dry = self.dry_findings(doc) if doc.src is not None else []
+        return sorted(doc.findings + dry, key=lambda f: (f.start, f.end, f.rule)) if dry else doc.findings
 
     def load_file_settings(self, root: Path | None) -> None:
         if root is None:
@@ -205,14 +270,8 @@ class FerrolensServer(LanguageServer):
         if doc.src is None:
             doc.findings = []
         else:
-            index = self.project.index
-            index.last_affected = set()
             try:
                 doc.findings = self.engine.analyze(doc.src, doc.cache)
-                others = index.last_affected - {doc.key}
-                log.debug("analysed %s v%s: %d findings, affected %s", doc.key, doc.version, len(doc.findings), others)
-                if others:
-                    self.invalidate(others)
             except Exception:  # the engine itself failed: log it, keep serving
                 log.exception("analysis of %s failed", doc.uri)
                 self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=f"ferrolens: analysis of {doc.uri} failed; see the server log"))
@@ -234,18 +293,22 @@ class FerrolensServer(LanguageServer):
                 other.src.drop_tree()
 
     def diagnostics(self, doc: Document) -> list[lsp.Diagnostic]:
-        self.analyze(doc)
+        findings = self.findings_of(doc)
         if doc.src is None:
             if doc.problem is None:
                 return []
             return [lsp.Diagnostic(range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)), message=doc.problem, severity=lsp.DiagnosticSeverity.Information, source="ferrolens")]
-        return [convert.diagnostic(doc.src, doc.uri, f, self.enc, self.project.uri_of) for f in doc.findings]
+        return [convert.diagnostic(doc.src, doc.uri, f, self.enc, self.project.uri_of) for f in findings]
 
-    def publish(self, doc: Document) -> None:
+    def publish(self, doc: Document, dry: bool = True) -> None:
+        """Publish the document's diagnostics; after an edit, duplicate_code runs again once the
+        document is quiet (`dry`)."""
         if self.pull:
             return
         diags = self.diagnostics(doc)
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version))
+        if dry and doc.dry_edits:
+            self.schedule_dry(doc)
 
     def schedule(self, doc: Document) -> None:
         """Analyse soon; a burst of changes is coalesced into one analysis of the latest version."""
@@ -421,6 +484,8 @@ def did_close(ls: FerrolensServer, params: lsp.DidCloseTextDocumentParams) -> No
     doc = ls.documents.pop(params.text_document.uri, None)
     if doc is not None and doc.task is not None:
         doc.task.cancel()
+    if doc is not None and doc.dry_task is not None:
+        doc.dry_task.cancel()
     if not ls.pull:
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
     if doc is not None and doc.key in ls.project.index.files:
@@ -443,10 +508,13 @@ async def pull_diagnostics(ls: FerrolensServer, params: lsp.DocumentDiagnosticPa
             pass
         if ls.documents.get(params.text_document.uri) is not doc:
             return lsp.RelatedFullDocumentDiagnosticReport(items=[])
-    result_id = f"{ls.generation}:{doc.version}"
+    result_id = f"{ls.generation}:{doc.version}:{doc.dry_runs}"
     if params.previous_result_id == result_id and doc.analyzed == (doc.version, ls.generation):
         return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-    return lsp.RelatedFullDocumentDiagnosticReport(items=ls.diagnostics(doc), result_id=result_id)
+    items = ls.diagnostics(doc)
+    if doc.dry_edits:
+        ls.schedule_dry(doc)
+    return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=f"{ls.generation}:{doc.version}:{doc.dry_runs}")
 
 
 @server.feature(
@@ -457,7 +525,7 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
     doc = ls.documents.get(params.text_document.uri)
     if doc is None or doc.src is None:
         return []
-    ls.analyze(doc)
+    findings = ls.findings_of(doc)
     src, enc = doc.src, ls.enc
     start = convert.to_offset(src, params.range.start, enc)
     end = convert.to_offset(src, params.range.end, enc)
@@ -466,7 +534,7 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
     want_fix_all = not only or any(convert.FIX_ALL_KIND.startswith(str(k)) for k in only)
     actions: list[lsp.CodeAction] = []
     if want_quickfix:
-        for f in doc.findings:
+        for f in findings:
             if f.start > end or f.end < start:
                 continue
             diag = convert.diagnostic(src, doc.uri, f, enc, ls.project.uri_of)
@@ -476,7 +544,7 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
                 actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, alt, enc, ls.versioned_edits, False))
             actions.append(convert.suppress_action(src, doc.uri, doc.version, f, diag, enc, ls.versioned_edits))
     if want_fix_all:
-        fixes = non_overlapping(f.fix for f in doc.findings if f.fix is not None and f.fix.is_safe)
+        fixes = non_overlapping(f.fix for f in findings if f.fix is not None and f.fix.is_safe)
         if fixes:
             edits = convert.text_edits(src, [e for fx in fixes for e in fx.edits], enc)
             actions.append(
@@ -494,9 +562,9 @@ def hover(ls: FerrolensServer, params: lsp.HoverParams):
     doc = ls.documents.get(params.text_document.uri)
     if doc is None or doc.src is None:
         return None
-    ls.analyze(doc)
+    findings = ls.findings_of(doc)
     at = convert.to_offset(doc.src, params.position, ls.enc)
-    hits = [f for f in doc.findings if f.start <= at <= f.end]
+    hits = [f for f in findings if f.start <= at <= f.end]
     if not hits:
         return None
     parts = []
