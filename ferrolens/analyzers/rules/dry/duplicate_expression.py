@@ -171,10 +171,10 @@ def check(ctx: Context, item: Node):
                 continue  # in another block or branch: a binding before the first may not reach it
             if _written_between(ctx, names, first.end_byte, later.start_byte):
                 break
-            line = ctx.src.position(first.start_byte)[0] + 1
+            # (no line number in the message: findings are cached per item and move with it)
             yield ctx.finding(
                 later,
-                f"`{ctx.text(later)}` was already computed on line {line} and nothing it reads has changed since: bind it once",
+                f"`{ctx.text(later)}` was already computed above in this block and nothing it reads has changed since: bind it once",
                 related=[Related(first.start_byte, first.end_byte, "first computed here")],
             )
             break
