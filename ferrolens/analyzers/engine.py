@@ -129,6 +129,17 @@ class Engine:
         root = src.root
         if root.is_missing:
             return []
+        if not self._item_rules:
+            # file rules only (duplicate_code's engine): no item walk, no summaries
+            ctx = Context(src, None, self.workspace or CloneIndex(self.dry), cache.fingerprints)
+            out = []
+            for rule in self._file_rules:
+                if not rule.needles or any(n in data for n in rule.needles):
+                    out.extend(self._run(rule, ctx, root))
+            if root.has_error and out:
+                bad = error_ranges(root)
+                out = [f for f in out if not _touches(f, bad)]
+            return self.finish(src, out)
         # when the top level does not parse, tree-sitter makes the root an ERROR node whose children are
         # still the well-formed items around the broken spot: those keep their findings (a stray token
         # typed between two fns must not blank the file), the fragments do not (see the item loop)

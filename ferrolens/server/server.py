@@ -19,6 +19,7 @@ from ferrolens.analyzers.dry.index import CloneIndex
 from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.fix import non_overlapping
 from ferrolens.analyzers.registry import all_rules
+from ferrolens.analyzers.rules.dry.duplicate_code import findings as duplicate_code_findings
 from ferrolens.server import convert
 from ferrolens.server.documents import Document, apply_changes, open_document, shift_findings
 from ferrolens.server.workspace import Workspace
@@ -214,7 +215,13 @@ class FerrolensServer(LanguageServer):
         index = self.project.index
         index.last_affected = set()
         try:
-            doc.dry_findings = self.dry_engine.analyze(doc.src, doc.dry_cache)
+            indexed = index.files.get(doc.key)
+            if doc.dry_edits == [] and indexed is not None and indexed.data == doc.src.data:
+                # the text is what the index holds: only other files changed, so only the clone
+                # relations are read again (no walk of the document)
+                doc.dry_findings = self.dry_engine.finish(doc.src, duplicate_code_findings(index, doc.key))
+            else:
+                doc.dry_findings = self.dry_engine.analyze(doc.src, doc.dry_cache)
         except Exception:
             log.exception("duplicate_code on %s failed", doc.uri)
             doc.dry_findings = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -76,7 +77,9 @@ class Workspace:
         if len(todo) < 2 * BATCH:
             pool = None  # a small workspace: a process pool would cost more than it saves
         else:
-            pool = ProcessPoolExecutor(max_workers=workers)
+            # spawned, not forked: the server has threads (pygls reads stdin in one), and a fork copies
+            # their locks in whatever state they are
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         try:
             pending = [loop.run_in_executor(pool, fingerprint_paths, b) for b in batches]
             for fut in asyncio.as_completed(pending):

@@ -162,3 +162,18 @@ async def test_copied_function_in_one_file_offers_the_call_action(client, tmp_pa
     assert call.is_preferred is not True  # unsafe: never the preferred fix
     edits = call.edit.document_changes[0].edits
     assert [e.new_text for e in edits] == ["{\n    total_price(goods)\n}"]
+
+
+async def test_a_workspace_big_enough_for_worker_processes(client, tmp_path: Path):
+    """Past two batches the index is built in spawned worker processes (the path a real workspace
+    takes); their results arrive and the copy in one of 80 files is found."""
+    make_crate(tmp_path)
+    for i in range(80):
+        (tmp_path / "src" / f"m{i}.rs").write_text(f"pub fn f{i}(x: u32) -> u32 {{\n    x + {i}\n}}\n")
+    await start(client, tmp_path)
+    main = (tmp_path / "src" / "main.rs").as_uri()
+    text = (tmp_path / "src" / "main.rs").read_text()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(main, "rust", 1, text)))
+    diags = await wait_for(client, main, lambda d: bool(dup(d)), timeout=60)
+    assert "src/report.rs:3-13" in dup(diags)[0].message
+    assert "indexed 83 files" in client.progress_reports["ferrolens/index"][-1].message

@@ -124,6 +124,10 @@ class CloneIndex:
         changed seed or function, before or after the change."""
         path = units.path
         old = self._keys.get(path)
+        previous = self.files.get(path)
+        if old is not None and previous is not None and previous.data == units.data:
+            self.last_affected = {path}  # the same text again (another file's change re-ran this one)
+            return {path}
         self.files[path] = units
         sigs = [run.sig for run in units.runs]
         if old is None:

@@ -102,10 +102,9 @@ def _pure(ctx: Context, node: Node) -> tuple[bool, int]:
     return costly, calls
 
 
-def _outermost_calls(item: Node):
-    for n in _walk(item):
-        if n.type != "call_expression":
-            continue
+def _outermost_calls(ctx: Context, item: Node):
+    for m in ctx.matches("(call_expression) @c", item):
+        n = m["c"][0]
         parent = n.parent
         if parent is not None and parent.type in ("field_expression", "call_expression", "generic_function"):
             continue  # part of a longer chain
@@ -147,7 +146,10 @@ def _written_between(ctx: Context, names: set[bytes], start: int, end: int) -> b
 
 def check(ctx: Context, item: Node):
     groups: dict[tuple[bytes, ...], list[Node]] = {}
-    for call in _outermost_calls(item):
+    for call in _outermost_calls(ctx, item):
+        last = _method(call)
+        if last is None or ctx.text(last) not in TERMINAL or call.end_byte - call.start_byte < 16:
+            continue  # cheap gates before any lexing
         toks = tuple(t[1] for t in lex(ctx.src.data, call.start_byte, call.end_byte))
         if len(toks) < MIN_TOKENS:
             continue
