@@ -194,8 +194,13 @@ def utf16_pos(text: str, index: int) -> dict:
 async def typing_latency(cmd: list[str], text: str, edits: int, seed: int = 1) -> tuple[list[float], int]:
     client = RawClient(cmd)
     await client.start()
-    await client.initialize(WORK)
-    uri = (WORK / "typing.rs").as_uri()
+    # a workspace folder of its own (the file alone), so no start-up index of other files competes
+    # with the typing (index times are measured on their own below)
+    folder = WORK / "typing"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "typing.rs").write_text(text)
+    await client.initialize(folder)
+    uri = (folder / "typing.rs").as_uri()
     opened = client.waiter(uri, 1)
     client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}})
     await asyncio.wait_for(opened.wait(), 120)

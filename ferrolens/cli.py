@@ -147,6 +147,7 @@ def _engine(settings):
 
 
 DUPLICATE_CODE = "duplicate_code"
+DRY_CACHE_KEY = " duplicate_code"  # (a leading space: never a file name)
 
 
 def _dry_selected(settings) -> bool:
@@ -219,9 +220,9 @@ def _units_from_json(path: Path, display: str, raw: dict):
         return None
 
 
-def _report_clones(done: list, settings, statistics: bool) -> str:
-    """Index every file's fingerprints, add the duplicate_code findings to the reports, and return the
-    statistics table (or "")."""
+def _report_clones(done: list, settings, statistics: bool) -> tuple[dict[str, list], str]:
+    """Index every file's fingerprints; returns the duplicate_code findings per file (JSON-ready) and
+    the statistics table (or "")."""
     from ferrolens import config
     from ferrolens.analyzers.dry.index import CloneIndex
     from ferrolens.analyzers.engine import Engine
@@ -235,18 +236,19 @@ def _report_clones(done: list, settings, statistics: bool) -> str:
             index.update(rep.units)
     engine = Engine(config.selection(settings), workspace=index)
     rows = []
+    found: dict[str, list] = {}
     for rep in done:
         if rep.units is None:
             continue
         src = SourceFile(rep.units.data, rep.path)
         extra = [finding_json(src, rep.path, f) for f in engine.finish(src, findings(index, rep.path))]
         if extra:
-            rep.findings = sorted(rep.findings + extra, key=lambda f: (f["start"]["line"], f["start"]["column"], f["rule"]))
+            found[rep.path] = extra
         if statistics:
             dup, total = index.duplicated_lines(rep.path)
             rows.append((rep.path, dup, total))
     if not statistics:
-        return ""
+        return found, ""
     out = ["", "Duplicated lines (duplicate_code):", f"{'file':<60} {'lines':>8} {'duplicated':>11} {'%':>6}"]
     for path, dup, total in sorted(rows, key=lambda r: (-r[1], r[0])):
         if dup:
@@ -254,7 +256,7 @@ def _report_clones(done: list, settings, statistics: bool) -> str:
     dup, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
     clones = sum(len(index.clones(r[0])) for r in rows)
     out.append(f"{'total (' + str(len(rows)) + ' files, ' + str(clones) + ' duplicated places)':<60} {total:>8} {dup:>11} {100 * dup / max(total, 1):>5.1f}%")
-    return "\n".join(out) + "\n"
+    return found, "\n".join(out) + "\n"
 
 
 def atomic_write(path: Path, original: bytes, new: bytes) -> str | None:
@@ -403,12 +405,24 @@ def _check(args) -> int:
     progress.close()
     done = [r for r in reports if r is not None]
 
+    # duplicate_code reads every file: its findings are reused from the cache only when no file changed
+    dry, stats = {}, ""
+    if _dry_selected(settings):
+        names = sorted(r.path for r in done)
+        cached = cache.get(DRY_CACHE_KEY) if use_cache and not todo else None
+        if isinstance(cached, dict) and cached.get("files") == names and not args.statistics:
+            dry = cached.get("findings", {})
+        else:
+            dry, stats = _report_clones(done, settings, args.statistics)
+
     if use_cache:
         new_cache = {
             rep.path: {"key": key, "findings": rep.findings, "problem": rep.problem, "units": rep.units.to_json() if rep.units is not None else None}
             for key, rep in zip(keys, done)
             if key is not None and not rep.io_error
         }
+        if _dry_selected(settings):
+            new_cache[DRY_CACHE_KEY] = {"files": sorted(r.path for r in done), "findings": dry}
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             (cache_file.parent / ".gitignore").write_text("*\n")
@@ -418,7 +432,9 @@ def _check(args) -> int:
         except OSError:
             pass  # a read-only tree just runs without a cache
 
-    stats = _report_clones(done, settings, args.statistics) if _dry_selected(settings) else ""
+    for rep in done:
+        if rep.path in dry:
+            rep.findings = sorted(rep.findings + dry[rep.path], key=lambda f: (f["start"]["line"], f["start"]["column"], f["rule"]))
     io_error = False
     for rep in done:
         if rep.problem:

@@ -47,6 +47,27 @@ def descendants(node: Node, skip: tuple[str, ...] = ()) -> Iterator[Node]:
             stack.extend(reversed(cur.children))
 
 
+def subtree(node: Node) -> Iterator[Node]:
+    """`node` and everything below it, in pre-order."""
+    yield node
+    yield from descendants(node)
+
+
+def pattern_bindings(data: bytes, pattern: Node | None) -> list[str]:
+    """Names a pattern binds, not the paths and types in it (`Some(x)`, `Point { x, .. }` -> x). Upper-
+    case names are constants or unit variants in a `match`, bindings in a `let`: callers decide."""
+    out = []
+    for n in subtree(pattern) if pattern is not None else ():
+        if n.type == "shorthand_field_identifier":
+            out.append(data[n.start_byte : n.end_byte].decode("utf-8", "replace"))
+        elif n.type == "identifier":
+            parent = n.parent
+            if parent is not None and (parent.type == "scoped_identifier" or parent.child_by_field_name("type") == n):
+                continue
+            out.append(data[n.start_byte : n.end_byte].decode("utf-8", "replace"))
+    return out
+
+
 def path_last(text: str) -> str:
     """`std::collections::HashMap::<K, V>::new` -> `new`; `Vec::<u8>` -> `Vec`."""
     text = text.split("<", 1)[0] if not text.endswith(">") else text

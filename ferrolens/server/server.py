@@ -63,6 +63,7 @@ INDEX_STATUS = "$/ferrolens/indexStatus"  # {indexing, done, total[, seconds]}: 
 KEEP_TREES = 16
 DUPLICATE_CODE = "duplicate_code"
 DRY_DELAY = 0.3  # seconds a document must be quiet before duplicate_code runs on it again
+INVALIDATE_DELAY = 0.1  # seconds before an open file whose clones changed elsewhere is re-run
 PULL_WAIT_FOR_INDEX = 2.0  # seconds a first pull may wait for the start-up index (clients without refresh)  # documents whose parse tree stays in memory between analyses
 
 
@@ -173,12 +174,13 @@ class FerrolensServer(LanguageServer):
             self.invalidate(d.key for d in self.documents.values())
 
     def invalidate(self, keys) -> None:
-        """The clone sets of these files changed: run duplicate_code on those that are open, now."""
+        """The clone sets of these files changed: run duplicate_code on those that are open, soon (a
+        burst of changes, such as many files opened at once, collapses into one run per file)."""
         by_key = {d.key: d for d in self.documents.values()}
         for key in keys:
             doc = by_key.get(key)
             if doc is not None:
-                self.schedule_dry(doc, 0.0)
+                self.schedule_dry(doc, INVALIDATE_DELAY)
 
     # -- duplicate_code, off the keystroke path -----------------------------------------------------
     def schedule_dry(self, doc: Document, delay: float = DRY_DELAY) -> None:

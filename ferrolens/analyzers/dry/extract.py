@@ -23,6 +23,7 @@ from tree_sitter import Node
 from ferrolens.analyzers.dry.index import Clone, CloneIndex, Copy
 from ferrolens.analyzers.dry.tokens import Kind, lex
 from ferrolens.analyzers.model import Applicability, Edit, Fix
+from ferrolens.analyzers.syntax import pattern_bindings, subtree
 
 PRIMITIVE_COPY = {"i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32", "f64", "bool", "char"}
 ESCAPES = {"return_expression", "try_expression", "break_expression", "continue_expression", "await_expression", "yield_expression", "self"}
@@ -177,10 +178,8 @@ def _delegate_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     here, there = module_path(clone.path), module_path(first.path)
     _need(here is not None and there is not None and here[0] == there[0])
     _need(there[1].count("::") <= 1 or there[1].rsplit("::", 1)[0] == here[1].rsplit("::", 1)[0])
-    from ferrolens.analyzers.source import parse
-
     data, odata = index.files[clone.path].data, index.files[first.path].data
-    root, oroot = tree(), parse(odata).root_node
+    root, oroot = tree(), _parsed(odata)
     _need(not root.has_error and not oroot.has_error)
     fn = _function_at(root, clone.start, clone.end)
     target = _function_at(oroot, first.start, first.end)
@@ -195,6 +194,20 @@ def _delegate_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     indent = _indent(data, fn.start_byte)
     own = _text(data, fn.child_by_field_name("name"))
     return Fix(Applicability.UNSAFE, f"make `{own}` call `{there[1]}::{name}` (its body is a copy)", (Edit(body.start_byte, body.end_byte, "{\n" + indent + "    " + call + "\n" + indent + "}"),))
+
+
+_TREES: dict[bytes, object] = {}  # a few parsed texts of other files (the originals copies call)
+
+
+def _parsed(data: bytes) -> Node:
+    tree = _TREES.get(data)
+    if tree is None:
+        from ferrolens.analyzers.source import parse
+
+        if len(_TREES) >= 8:
+            _TREES.pop(next(iter(_TREES)))
+        tree = _TREES[data] = parse(data)
+    return tree.root_node
 
 
 # -- extract ---------------------------------------------------------------------------------------
@@ -227,30 +240,6 @@ def _tail_value(stmt: Node) -> bool:
     return stmt.type == "expression_statement" and not any(c.type == ";" for c in stmt.children) and stmt.named_child_count == 1 and stmt.named_children[0].type not in ("for_expression", "while_expression")
 
 
-def _walk(node: Node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
-
-
-def _pattern_names(data: bytes, pat: Node | None) -> list[str]:
-    """Names a pattern binds (not the paths and types in it: `Some(x)`, `Point { x, .. }`)."""
-    out = []
-    for n in _walk(pat) if pat is not None else ():
-        if n.type == "shorthand_field_identifier":
-            out.append(_text(data, n))
-            continue
-        if n.type != "identifier":
-            continue
-        parent = n.parent
-        if parent is not None and (parent.type == "scoped_identifier" or parent.child_by_field_name("type") == n):
-            continue
-        out.append(_text(data, n))
-    return out
-
-
 def _declared_types(data: bytes, run: _Run) -> dict[str, tuple[str, bool]]:
     """Variables in scope before the run: name -> (declared type text or "", declared `mut`)."""
     out: dict[str, tuple[str, bool]] = {}
@@ -262,7 +251,7 @@ def _declared_types(data: bytes, run: _Run) -> dict[str, tuple[str, bool]]:
                 out[_text(data, pat)] = (_text(data, p.child_by_field_name("type")), False)
             elif pat is not None and pat.type == "mut_pattern" and pat.named_child_count == 1:
                 out[_text(data, pat.named_children[0])] = (_text(data, p.child_by_field_name("type")), True)
-    for n in _walk(run.fn.child_by_field_name("body")):
+    for n in subtree(run.fn.child_by_field_name("body")):
         if n.start_byte >= run.start:
             break
         if n.type == "let_declaration" and n.end_byte <= run.start:
@@ -276,7 +265,7 @@ def _declared_types(data: bytes, run: _Run) -> dict[str, tuple[str, bool]]:
                     typ = _literal_type(n.child_by_field_name("value"), data) or ""
                 out[_text(data, pat)] = (typ, mut)
             else:
-                for name in _pattern_names(data, pat):
+                for name in pattern_bindings(data, pat):
                     out[name] = ("", mut)
     return out
 
@@ -299,15 +288,15 @@ def _literal_type(node: Node | None, data: bytes) -> str | None:
 def _bound_in_run(data: bytes, run: _Run) -> set[str]:
     names: set[str] = set()
     for s in run.stmts:
-        for n in _walk(s):
+        for n in subtree(s):
             if n.type == "let_declaration" or n.type == "let_condition":
-                names.update(_pattern_names(data, n.child_by_field_name("pattern")))
+                names.update(pattern_bindings(data, n.child_by_field_name("pattern")))
             elif n.type == "for_expression":
-                names.update(_pattern_names(data, n.child_by_field_name("pattern")))
+                names.update(pattern_bindings(data, n.child_by_field_name("pattern")))
             elif n.type == "closure_parameters":
-                names.update(_pattern_names(data, n))
+                names.update(pattern_bindings(data, n))
             elif n.type == "match_arm":
-                names.update(_pattern_names(data, n.child_by_field_name("pattern")))
+                names.update(pattern_bindings(data, n.child_by_field_name("pattern")))
     return names
 
 
@@ -315,7 +304,7 @@ def _uses(data: bytes, run: _Run) -> dict[int, Node]:
     """Identifier nodes of the run by start offset (token trees of macros included)."""
     out = {}
     for s in run.stmts:
-        for n in _walk(s):
+        for n in subtree(s):
             _need(n.type not in ESCAPES and not n.is_error)
             if n.type == "identifier":
                 out[n.start_byte] = n
@@ -325,7 +314,7 @@ def _uses(data: bytes, run: _Run) -> dict[int, Node]:
 def _assigned(run: _Run, data: bytes) -> set[str]:
     out = set()
     for s in run.stmts:
-        for n in _walk(s):
+        for n in subtree(s):
             if n.type in ("assignment_expression", "compound_assignment_expr"):
                 left = n.child_by_field_name("left")
                 if left is not None and left.type == "identifier":
@@ -353,7 +342,7 @@ def _extract(data: bytes, root: Node, clone: Clone, same: list[Copy]) -> Fix | N
     first = runs[0]
     scope = _declared_types(data, first)
     bound = _bound_in_run(data, first)
-    _need(not _used_after(data, first, {n for s in first.stmts if s.type == "let_declaration" for n in _pattern_names(data, s.child_by_field_name("pattern"))}))
+    _need(not _used_after(data, first, {n for s in first.stmts if s.type == "let_declaration" for n in pattern_bindings(data, s.child_by_field_name("pattern"))}))
     uses = _uses(data, first)
     assigned = _assigned(first, data)
     toks = [lex(data, r.start, r.end) for r in runs]

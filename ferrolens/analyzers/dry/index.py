@@ -203,19 +203,17 @@ class CloneIndex:
         mt = self.options.min_tokens
         return [(fn.h, fn.stmts) if fn.ntok >= mt else None for fn in units.fns]
 
-    def _add_fn(self, path: str, k: int, fk) -> None:
+    def _add_fn(self, path: str, k: int, fk, op=None) -> None:
+        """Enter function k of `path` in the function and statement tables (or take it out: op=_remove)."""
         if fk is None:
             return
-        _add(self._fn_table, fk[0], (path, k))
+        op = op or _add
+        op(self._fn_table, fk[0], (path, k))
         for s in fk[1]:
-            _add(self._stmt_table, s, (path, k))
+            op(self._stmt_table, s, (path, k))
 
     def _remove_fn(self, path: str, k: int, fk) -> None:
-        if fk is None:
-            return
-        _remove(self._fn_table, fk[0], (path, k))
-        for s in fk[1]:
-            _remove(self._stmt_table, s, (path, k))
+        self._add_fn(path, k, fk, _remove)
 
     def remove(self, path: str) -> set[str]:
         """Forget a file (deleted, or no longer Rust); returns the other files whose clones change."""
@@ -345,7 +343,7 @@ class CloneIndex:
     def _pair(self, kind: str, a: int, b: int, compute):
         """Pairwise results (differences, similarity) keyed by the two ranges' exact-token hashes: an
         edit elsewhere never recomputes them."""
-        key = (kind, a, b)
+        key = (kind, a, b) if kind != "sim" else (kind, min(a, b), max(a, b))  # similarity is symmetric
         if key not in self._pairs:
             if len(self._pairs) > 200_000:
                 self._pairs.clear()
@@ -522,12 +520,12 @@ def similarity(a: bytes, a_stmts: list[tuple[int, int]], b: bytes, b_stmts: list
     """Token similarity of two function bodies (given as their statements' byte ranges), variables and
     literals normalised. 0 when they touch different fields or methods, or when fewer than half of
     their statements are alike: a near-miss repeats most steps and changes a few."""
-    sa = [semi_normalised(lex(a, s, e)) for s, e in a_stmts]
-    sb = [semi_normalised(lex(b, s, e)) for s, e in b_stmts]
-    ta = lex(a, a_stmts[0][0], a_stmts[-1][1])
-    tb = lex(b, b_stmts[0][0], b_stmts[-1][1])
-    if len(members(ta) ^ members(tb)) > MAX_MEMBER_DRIFT:
+    la = [lex(a, s, e) for s, e in a_stmts]
+    lb = [lex(b, s, e) for s, e in b_stmts]
+    if len(members([t for x in la for t in x]) ^ members([t for x in lb for t in x])) > MAX_MEMBER_DRIFT:
         return 0.0
+    sa = [semi_normalised(x) for x in la]
+    sb = [semi_normalised(x) for x in lb]
     pool = Counter(tuple(x) for x in sb)
     alike = 0
     for x in sa:

@@ -55,16 +55,7 @@ fn stock_value(goods: &[Item]) -> u64 {
 
 ## Use instead
 ```rust
-fn total_price(items: &[Item]) -> u64 {
-    let mut sum = 0;
-    for item in items {
-        if item.in_stock {
-            sum += item.price * item.count;
-        }
-    }
-    sum
-}
-
+// `total_price` as it was
 fn stock_value(goods: &[Item]) -> u64 {
     total_price(goods)
 }

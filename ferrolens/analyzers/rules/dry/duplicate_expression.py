@@ -8,6 +8,7 @@ from ferrolens.analyzers.context import Context
 from ferrolens.analyzers.dry.tokens import Kind, lex
 from ferrolens.analyzers.model import Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
+from ferrolens.analyzers.syntax import subtree
 
 DOCS = """
 ## What it does
@@ -63,14 +64,6 @@ MIN_TOKENS = 10
 BARRIERS = {"closure_expression", "for_expression", "while_expression", "loop_expression", "function_item"}
 
 
-def _walk(node: Node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(n.children)
-
-
 def _method(call: Node) -> Node | None:
     fn = call.child_by_field_name("function")
     if fn is not None and fn.type == "generic_function":
@@ -87,7 +80,7 @@ def _pure(ctx: Context, node: Node) -> tuple[bool, int]:
         return False, 0
     costly = False
     calls = 0
-    for n in _walk(node):
+    for n in subtree(node):
         t = n.type
         if t in ("macro_invocation", "assignment_expression", "compound_assignment_expr", "try_expression", "await_expression", "unsafe_block"):
             return False, 0

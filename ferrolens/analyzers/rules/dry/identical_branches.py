@@ -8,6 +8,7 @@ from ferrolens.analyzers.context import Context, fix
 from ferrolens.analyzers.dry.tokens import lex
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
+from ferrolens.analyzers.syntax import pattern_bindings, subtree
 
 DOCS = """
 ## What it does
@@ -67,16 +68,8 @@ def _same(ctx: Context, a: Node, b: Node) -> bool:
     return _tokens(ctx, a) == _tokens(ctx, b)
 
 
-def _walk(node: Node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(n.children)
-
-
 def _pure(node: Node) -> bool:
-    return not any(n.type in IMPURE or n.type == "method_call_expression" for n in _walk(node))
+    return not any(n.type in IMPURE or n.type == "method_call_expression" for n in subtree(node))
 
 
 def _is_let(cond: Node) -> bool:
@@ -139,18 +132,8 @@ def _check_if(ctx: Context, node: Node):
 
 
 def _binds(ctx: Context, pattern: Node) -> bool:
-    """The pattern binds a variable (a lower-case name that is not a path or constant)."""
-    for n in _walk(pattern):
-        if n.type == "shorthand_field_identifier":
-            return True  # `Point { x, .. }` binds `x`
-        if n.type != "identifier":
-            continue
-        parent = n.parent
-        if parent is not None and (parent.type == "scoped_identifier" or parent.child_by_field_name("type") == n):
-            continue
-        if ctx.text(n)[:1].islower() or ctx.text(n)[:1] == "_":
-            return True
-    return False
+    """The pattern binds a variable (a lower-case name or a field shorthand, not a constant)."""
+    return any(name[:1].islower() or name[:1] == "_" for name in pattern_bindings(ctx.src.data, pattern))
 
 
 def _mergeable(ctx: Context, arm: Node) -> bool:
