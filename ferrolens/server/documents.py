@@ -29,6 +29,7 @@ class Document:
     # since (start, old end, new end), which shift them until the next run, and its own cache
     dry_findings: list[Finding] = field(default_factory=list)
     dry_edits: list[tuple[int, int, int]] | None = None  # None: never computed (or the text was replaced)
+    dry_dirty: bool = False  # the text changed since duplicate_code last ran
     dry_cache: ItemCache = field(default_factory=ItemCache)
     dry_task: object = None
     dry_runs: int = 0
@@ -60,6 +61,7 @@ def apply_changes(doc: Document, changes, enc: str, max_size: int) -> None:
         src.apply_edit(start, end, new, reparse=False)
         if doc.dry_edits is not None:
             doc.dry_edits.append((start, end, start + len(new)))
+            doc.dry_dirty = True
         if len(src.data) > max_size:
             doc.src, doc.problem = None, f"ferrolens stopped analysing this file: it grew over the size limit ({max_size:,} bytes)"
             return

@@ -218,7 +218,7 @@ class FerrolensServer(LanguageServer):
         index.last_affected = set()
         try:
             indexed = index.files.get(doc.key)
-            if doc.dry_edits == [] and indexed is not None and indexed.data == doc.src.data:
+            if not doc.dry_dirty and doc.dry_edits is not None and indexed is not None and indexed.data == doc.src.data:
                 # the text is what the index holds: only other files changed, so only the clone
                 # relations are read again (no walk of the document)
                 doc.dry_findings = self.dry_engine.finish(doc.src, duplicate_code_findings(index, doc.key))
@@ -228,6 +228,7 @@ class FerrolensServer(LanguageServer):
             log.exception("duplicate_code on %s failed", doc.uri)
             doc.dry_findings = []
         doc.dry_edits = []
+        doc.dry_dirty = False
         doc.dry_runs += 1
         others = index.last_affected - {doc.key}
         if others:
@@ -237,8 +238,17 @@ class FerrolensServer(LanguageServer):
         if self.dry_engine is None:
             return []
         if doc.dry_edits is None:
-            self.compute_dry(doc)  # the first time a document is shown, everything comes at once
-        return shift_findings(doc.dry_findings, doc.dry_edits) if doc.dry_edits else doc.dry_findings
+            if self.pull:
+                self.compute_dry(doc)  # a pull answer cannot be followed up: everything at once
+            else:
+                doc.dry_edits, doc.dry_dirty = [], True  # shown first without; runs in a moment
+                self.schedule_dry(doc, INVALIDATE_DELAY)
+                return []
+        if doc.dry_edits:
+            # move the findings through the edits once, so the list of edits never grows
+            doc.dry_findings = shift_findings(doc.dry_findings, doc.dry_edits)
+            doc.dry_edits = []
+        return doc.dry_findings
 
     def findings_of(self, doc: Document) -> list:
         """What the document shows: the keystroke findings and duplicate_code's (moved to the text)."""
@@ -316,7 +326,7 @@ class FerrolensServer(LanguageServer):
             return
         diags = self.diagnostics(doc)
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version))
-        if dry and doc.dry_edits:
+        if dry and doc.dry_dirty:
             self.schedule_dry(doc)
 
     def schedule(self, doc: Document) -> None:
@@ -521,7 +531,7 @@ async def pull_diagnostics(ls: FerrolensServer, params: lsp.DocumentDiagnosticPa
     if params.previous_result_id == result_id and doc.analyzed == (doc.version, ls.generation):
         return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
     items = ls.diagnostics(doc)
-    if doc.dry_edits:
+    if doc.dry_dirty:
         ls.schedule_dry(doc)
     return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=f"{ls.generation}:{doc.version}:{doc.dry_runs}")
 
