@@ -31,7 +31,6 @@ class Document:
     dry_edits: list[tuple[int, int, int]] | None = None  # None: never computed (or the text was replaced)
     dry_dirty: bool = False  # the text changed since duplicate_code last ran
     dry_cache: ItemCache = field(default_factory=ItemCache)
-    dry_task: object = None
     dry_runs: int = 0
 
 

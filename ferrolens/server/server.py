@@ -85,6 +85,10 @@ class FerrolensServer(LanguageServer):
         self.config_pull = False
         self.progress_support = False
         self.watch_registration = False
+        self.dry_queue: dict[str, float] = {}  # uri -> when duplicate_code may run on it
+        self.dry_worker: asyncio.Task | None = None
+        self.dry_wake = asyncio.Event()
+        self.fast_pending = 0  # keystroke analyses scheduled and not yet published
         self.initialized = False
         self._reported: set[tuple[str, str]] = set()
 
@@ -185,30 +189,45 @@ class FerrolensServer(LanguageServer):
     # -- duplicate_code, off the keystroke path -----------------------------------------------------
     def schedule_dry(self, doc: Document, delay: float = DRY_DELAY) -> None:
         """Run duplicate_code on `doc` once it has been quiet for `delay` seconds (a newer schedule
-        replaces an older one); meanwhile its last findings move with the edits."""
+        replaces an older one); meanwhile its last findings move with the edits. One worker runs the
+        queue, one document at a time, and only while no keystroke analysis is waiting."""
         if self.dry_engine is None:
             return
-        task = doc.dry_task
-        if task is not None and not task.done():
-            task.cancel()
-        doc.dry_task = asyncio.ensure_future(self._dry_later(doc, delay))
+        self.dry_queue.pop(doc.uri, None)
+        self.dry_queue[doc.uri] = asyncio.get_event_loop().time() + delay
+        if self.dry_worker is None or self.dry_worker.done():
+            self.dry_worker = asyncio.ensure_future(self._dry_worker())
+        else:
+            self.dry_wake.set()
 
-    async def _dry_later(self, doc: Document, delay: float) -> None:
-        await asyncio.sleep(delay)
-        if self.documents.get(doc.uri) is not doc:
-            return
-        try:
-            before = self.dry_findings(doc)
-            self.compute_dry(doc)
-            if self.dry_findings(doc) == before:
-                return
-            if self.pull:
-                if self.refresh_support:
-                    self.workspace_diagnostic_refresh(None)
-            else:
-                self.publish(doc, dry=False)
-        except Exception:
-            log.exception("duplicate_code on %s failed", doc.uri)
+    async def _dry_worker(self) -> None:
+        loop = asyncio.get_event_loop()
+        while self.dry_queue:
+            uri, due = min(self.dry_queue.items(), key=lambda kv: kv[1])
+            wait = due - loop.time()
+            if wait > 0 or self.fast_pending:
+                self.dry_wake.clear()
+                try:
+                    await asyncio.wait_for(self.dry_wake.wait(), max(wait, 0.01))
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            del self.dry_queue[uri]
+            doc = self.documents.get(uri)
+            if doc is None:
+                continue
+            try:
+                before = self.dry_findings(doc)
+                self.compute_dry(doc)
+                if self.dry_findings(doc) != before:
+                    if self.pull:
+                        if self.refresh_support:
+                            self.workspace_diagnostic_refresh(None)
+                    else:
+                        self.publish(doc, dry=False)
+            except Exception:
+                log.exception("duplicate_code on %s failed", uri)
+            await asyncio.sleep(0)  # let requests in between two documents
 
     def compute_dry(self, doc: Document) -> None:
         if self.dry_engine is None or doc.src is None:
@@ -230,6 +249,8 @@ class FerrolensServer(LanguageServer):
         doc.dry_edits = []
         doc.dry_dirty = False
         doc.dry_runs += 1
+        if doc.uri not in self.recent:
+            doc.src.drop_tree()  # a document analysed only because of another file's change
         others = index.last_affected - {doc.key}
         if others:
             self.invalidate(others)
@@ -335,7 +356,14 @@ class FerrolensServer(LanguageServer):
             return  # the client pulls; analysis happens on its request
         if doc.task is not None and not doc.task.done():
             return
+        self.fast_pending += 1
         doc.task = asyncio.ensure_future(self._later(doc))
+        doc.task.add_done_callback(self._fast_done)
+
+    def _fast_done(self, _task) -> None:
+        self.fast_pending -= 1
+        if not self.fast_pending and self.dry_queue:
+            self.dry_wake.set()
 
     async def _later(self, doc: Document) -> None:
         if self.settings.debounce_ms >= 0:
@@ -503,8 +531,7 @@ def did_close(ls: FerrolensServer, params: lsp.DidCloseTextDocumentParams) -> No
     doc = ls.documents.pop(params.text_document.uri, None)
     if doc is not None and doc.task is not None:
         doc.task.cancel()
-    if doc is not None and doc.dry_task is not None:
-        doc.dry_task.cancel()
+    ls.dry_queue.pop(params.text_document.uri, None)
     if not ls.pull:
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
     if doc is not None and doc.key in ls.project.index.files:
