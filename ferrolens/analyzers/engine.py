@@ -132,14 +132,7 @@ class Engine:
         if not self._item_rules:
             # file rules only (duplicate_code's engine): no item walk, no summaries
             ctx = Context(src, None, self.workspace or CloneIndex(self.dry), cache.fingerprints)
-            out = []
-            for rule in self._file_rules:
-                if not rule.needles or any(n in data for n in rule.needles):
-                    out.extend(self._run(rule, ctx, root))
-            if root.has_error and out:
-                bad = error_ranges(root)
-                out = [f for f in out if not _touches(f, bad)]
-            return self.finish(src, out)
+            return self.finish(src, self._with_file_rules(ctx, []))
         # when the top level does not parse, tree-sitter makes the root an ERROR node whose children are
         # still the well-formed items around the broken spot: those keep their findings (a stray token
         # typed between two fns must not blank the file), the fragments do not (see the item loop)
@@ -233,13 +226,18 @@ class Engine:
         cache.checked_digest = digest
 
         out = mark_hot_paths(src, summary, out)
+        return self.finish(src, self._with_file_rules(ctx, out))
+
+    def _with_file_rules(self, ctx: Context, out: list[Finding]) -> list[Finding]:
+        """`out` plus the findings of the file-scoped rules; none of them may touch broken syntax."""
+        data, root = ctx.src.data, ctx.src.root
         for rule in self._file_rules:
             if not rule.needles or any(n in data for n in rule.needles):
                 out.extend(self._run(rule, ctx, root))
         if root.has_error and self._file_rules:
             bad = error_ranges(root)
             out = [f for f in out if not _touches(f, bad)]
-        return self.finish(src, out)
+        return out
 
     def finish(self, src: SourceFile, findings: list[Finding]) -> list[Finding]:
         """Suppressions and configured severities: cheap, so never cached."""
