@@ -589,6 +589,8 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
             for alt in f.alternatives:
                 actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, alt, enc, ls.versioned_edits, False))
             actions.append(convert.suppress_action(src, doc.uri, doc.version, f, diag, enc, ls.versioned_edits))
+            if f.rule == DUPLICATE_CODE:
+                actions.extend(_go_to_copies(ls, diag))
     if want_fix_all:
         fixes = non_overlapping(f.fix for f in findings if f.fix is not None and f.fix.is_safe)
         if fixes:
@@ -601,6 +603,40 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
                 )
             )
     return actions
+
+
+GO_TO_COPY = "ferrolens.goToCopy"
+
+
+def _go_to_copies(ls: FerrolensServer, diag: lsp.Diagnostic) -> list[lsp.CodeAction]:
+    """"Go to the copy at src/report.rs:15-25": one action per other copy (at most five), opened by
+    the server through window/showDocument, so any client can follow them."""
+    out = []
+    for rel in (diag.related_information or [])[:5]:
+        loc = rel.location
+        path = ls.project.key(loc.uri)
+        label = f"{path}:{loc.range.start.line + 1}-{max(loc.range.start.line, loc.range.end.line - (1 if loc.range.end.character == 0 else 0)) + 1}"
+        out.append(
+            lsp.CodeAction(
+                title=f"Go to the copy at {label}",
+                kind=lsp.CodeActionKind.QuickFix,
+                diagnostics=[diag],
+                command=lsp.Command(title=f"Go to the copy at {label}", command=GO_TO_COPY, arguments=[loc.uri, loc.range.start.line, loc.range.end.line]),
+            )
+        )
+    return out
+
+
+@server.command(GO_TO_COPY)
+async def go_to_copy(ls: FerrolensServer, uri: str, first: int, last: int) -> None:
+    """Arguments: the copy's URI and its first and last line (0-based); pygls checks their count."""
+    try:
+        await ls.window_show_document_async(
+            lsp.ShowDocumentParams(uri=str(uri), take_focus=True, selection=lsp.Range(lsp.Position(int(first), 0), lsp.Position(int(last), 0)))
+        )
+    except Exception:
+        log.info("the client did not open %s", uri)
+    return None
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)

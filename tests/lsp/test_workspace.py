@@ -3,6 +3,7 @@ related locations, re-publishing when another file changes, and the refactoring 
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from pathlib import Path
 
@@ -177,3 +178,28 @@ async def test_a_workspace_big_enough_for_worker_processes(client, tmp_path: Pat
     diags = await wait_for(client, main, lambda d: bool(dup(d)), timeout=60)
     assert "src/report.rs:3-13" in dup(diags)[0].message
     assert "indexed 83 files" in client.progress_reports["ferrolens/index"][-1].message
+
+
+async def test_go_to_the_other_copy(client, tmp_path: Path):
+    """A duplicate offers "Go to the copy at ..."; running it makes the server ask the client to show
+    that place (window/showDocument)."""
+    make_crate(tmp_path)
+    await start(client, tmp_path)
+    main = (tmp_path / "src" / "main.rs").as_uri()
+    text = (tmp_path / "src" / "main.rs").read_text()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(main, "rust", 1, text)))
+    (d,) = dup(await wait_for(client, main, lambda d: bool(dup(d))))
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(lsp.TextDocumentIdentifier(main), d.range, lsp.CodeActionContext(diagnostics=[d]))
+    )
+    (go,) = [a for a in actions if a.title.startswith("Go to the copy")]
+    assert go.title == "Go to the copy at src/report.rs:3-13"
+    # pytest-lsp's converter reads a CodeAction that carries a command as a Command whose `command` is
+    # the repr of the nested command: undo that here (VS Code and Neovim read the JSON as it is)
+    nested = go.command if isinstance(go.command, lsp.Command) else ast.literal_eval(go.command)
+    name, arguments = (nested.command, nested.arguments) if isinstance(nested, lsp.Command) else (nested["command"], nested["arguments"])
+    assert name == "ferrolens.goToCopy"
+    await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command=name, arguments=arguments))
+    shown = client.shown_documents  # pytest-lsp answers window/showDocument and records it
+    assert shown and shown[0].uri == (tmp_path / "src" / "report.rs").as_uri()
+    assert shown[0].selection.start.line == 2
