@@ -209,6 +209,16 @@ def main() -> int:
         show(folder, args.show, sample(pairs), verdicts)
         return 0
 
+    text = build_report(verdicts)
+    (HERE / "DRY.md").write_text(text)
+    print(text)
+    return 0
+
+
+def build_report(verdicts: dict | None = None) -> str:
+    """Run both tools on both sets and return the report (markdown). benchmarks/run.py includes it."""
+    if verdicts is None:
+        verdicts = json.loads(VERDICTS.read_text()) if VERDICTS.exists() else {}
     out = ["# Clone detection: ferrolens against jscpd", ""]
     out.append(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}. Command: `python benchmarks/dry.py`.")
     out.append("Same files for both tools (crate `src/` folders), same thresholds (50 tokens, 5 lines).")
@@ -275,10 +285,7 @@ def main() -> int:
     out.append("")
     out.append(f"- indexing {inc['files']} files: {inc['build']:.2f} s in one process; index memory (RSS growth, all clones computed): {inc['memory']:.0f} MB")
     out.append(f"- one keystroke (parse, re-fingerprint, update, the file's clones), {inc['edits']} edits: p50 {inc['p50']:.1f} ms, p95 {inc['p95']:.1f} ms")
-    text = "\n".join(out) + "\n"
-    (HERE / "DRY.md").write_text(text)
-    print(text)
-    return 0
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

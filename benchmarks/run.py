@@ -1,4 +1,4 @@
-"""ferrolens benchmarks: one command prints the table and writes benchmarks/RESULTS.md.
+"""ferrolens benchmarks: one command prints the table and writes benchmarks/RESULTS.md (with the DRY peer, jscpd, from dry.py; also written to DRY.md).
 
     python benchmarks/run.py [--quick]
 
@@ -412,6 +412,13 @@ def main() -> int:
     out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, r in check_rows:
         out.append(f"| {label} | {r['files']:,} | {r['lines']:,} | {r['wall']:.2f} | {r['files'] / r['wall']:,.0f} | {r['lines'] / r['wall']:,.0f} | {r['rss_mb']:.0f} | {r['findings']} |")
+    # the DRY peer (jscpd on the same sources) in the same run; its full report is DRY.md
+    import dry
+
+    dry_text = dry.build_report()
+    (HERE / "DRY.md").write_text(dry_text)
+    out.append("")
+    out.extend("#" + line if line.startswith("#") else line for line in dry_text.split("\n"))
     text = "\n".join(out) + "\n"
     print(text)
     (HERE / "RESULTS.md").write_text(text)
