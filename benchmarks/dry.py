@@ -201,7 +201,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--show", choices=("ferrolens", "jscpd"))
     ap.add_argument("--set", default="200k", help="the set --show reviews")
+    ap.add_argument("--incremental", type=Path, help="(internal) measure the live index on this folder, print JSON")
     args = ap.parse_args()
+    if args.incremental:
+        print(json.dumps(in_process_incremental(args.incremental)))
+        return 0
     verdicts = json.loads(VERDICTS.read_text()) if VERDICTS.exists() else {}
     if args.show:
         folder = prepare(args.set)
@@ -280,7 +284,9 @@ def build_report(verdicts: dict | None = None) -> str:
     if notes:
         out += ["", "Reviewed false positives:", ""] + notes
     out.append("")
-    inc = in_process_incremental(results["200k"][0])
+    # in a fresh process, so its RSS growth is the index's (run.py's own heap would hide it)
+    proc = subprocess.run([sys.executable, __file__, "--incremental", str(results["200k"][0])], capture_output=True, text=True, cwd=ROOT)
+    inc = json.loads(proc.stdout.strip().split("\n")[-1])
     out.append("## The live index (in process, 200k set)")
     out.append("")
     out.append(f"- indexing {inc['files']} files: {inc['build']:.2f} s in one process; index memory (RSS growth, all clones computed): {inc['memory']:.0f} MB")
