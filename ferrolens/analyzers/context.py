@@ -58,12 +58,9 @@ class Context:
 
     def line_indent(self, offset: int) -> str:
         """The leading whitespace of the line holding `offset`."""
-        data = self.src.data
-        start = data.rfind(b"\n", 0, offset) + 1
-        end = start
-        while end < len(data) and data[end] in (0x20, 0x09):
-            end += 1
-        return data[start:end].decode("ascii")
+        from ferrolens.analyzers.syntax import line_indent
+
+        return line_indent(self.src.data, offset)
 
     # -- reporting ---------------------------------------------------------------------------------
     def finding(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Iterator
 
 from tree_sitter import Node
@@ -192,6 +194,24 @@ def element_name(v: str, taken: set[str]) -> str:
     if not base.isidentifier() or base == last or base in RUST_KEYWORDS:
         base = "item"
     return fresh_name(base, taken)
+
+
+def line_indent(data: bytes, offset: int) -> str:
+    """The leading whitespace of the line holding `offset`."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    end = start
+    while end < len(data) and data[end] in (0x20, 0x09):
+        end += 1
+    return data[start:end].decode("ascii")
+
+
+def unused_name(data: bytes, base: str) -> str:
+    """`base`, or `base_2`, `base_3`, ...: the first that is not a word anywhere in the file (a new
+    item's name that shadows nothing)."""
+    name, n = base, 2
+    while re.search(rb"\b" + name.encode() + rb"\b", data):
+        name, n = f"{base}_{n}", n + 1
+    return name
 
 
 def fresh_name(base: str, taken: set[str]) -> str:

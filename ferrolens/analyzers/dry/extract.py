@@ -23,7 +23,7 @@ from tree_sitter import Node
 from ferrolens.analyzers.dry.index import Clone, CloneIndex, Copy
 from ferrolens.analyzers.dry.tokens import Kind, lex
 from ferrolens.analyzers.model import Applicability, Edit, Fix
-from ferrolens.analyzers.syntax import pattern_bindings, subtree
+from ferrolens.analyzers.syntax import line_indent, pattern_bindings, subtree, unused_name
 
 PRIMITIVE_COPY = {"i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32", "f64", "bool", "char"}
 ESCAPES = {"return_expression", "try_expression", "break_expression", "continue_expression", "await_expression", "yield_expression", "self"}
@@ -79,14 +79,6 @@ def _function_at(root: Node, start: int, end: int) -> Node | None:
     while node is not None and not (node.type == "function_item" and node.start_byte <= start and node.end_byte >= end):
         node = node.parent
     return node
-
-
-def _indent(data: bytes, offset: int) -> str:
-    line = data.rfind(b"\n", 0, offset) + 1
-    end = line
-    while end < len(data) and data[end] in (0x20, 0x09):
-        end += 1
-    return data[line:end].decode()
 
 
 # -- delegate --------------------------------------------------------------------------------------
@@ -148,7 +140,7 @@ def _delegate(data: bytes, root: Node, clone: Clone, same: list[Copy]) -> Fix | 
     else:
         _need(not has_self)
         call = f"{name}({args})"
-    indent = _indent(data, fn.start_byte)
+    indent = line_indent(data, fn.start_byte)
     text = "{\n" + indent + "    " + call + "\n" + indent + "}"
     own = _text(data, fn.child_by_field_name("name"))
     return Fix(Applicability.UNSAFE, f"make `{own}` call `{name}` (its body is a copy)", (Edit(body.start_byte, body.end_byte, text),))
@@ -191,7 +183,7 @@ def _delegate_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     _need(body is not None)
     name = _text(odata, target.child_by_field_name("name"))
     call = f"{there[1]}::{name}({', '.join(_param_names(data, fn))})"
-    indent = _indent(data, fn.start_byte)
+    indent = line_indent(data, fn.start_byte)
     own = _text(data, fn.child_by_field_name("name"))
     return Fix(Applicability.UNSAFE, f"make `{own}` call `{there[1]}::{name}` (its body is a copy)", (Edit(body.start_byte, body.end_byte, "{\n" + indent + "    " + call + "\n" + indent + "}"),))
 
@@ -393,9 +385,9 @@ def _extract(data: bytes, root: Node, clone: Clone, same: list[Copy]) -> Fix | N
         pos = offset + len(text)
     body += data[pos : first.end]
     owner = _top_item(first.fn)
-    owner_indent = _indent(data, owner.start_byte)
-    fname = _fresh_name(data, f"shared_{_text(data, first.fn.child_by_field_name('name'))}")
-    run_indent = _indent(data, first.start)
+    owner_indent = line_indent(data, owner.start_byte)
+    fname = unused_name(data, f"shared_{_text(data, first.fn.child_by_field_name('name'))}")
+    run_indent = line_indent(data, first.start)
     lines = (run_indent + body.decode("utf-8")).split("\n")
     inner = owner_indent + "    "
     reindented = "\n".join(inner + (line[len(run_indent) :] if line.startswith(run_indent) else line.lstrip()) if line.strip() else "" for line in lines)
@@ -412,10 +404,3 @@ def _top_item(fn: Node) -> Node:
     while node.parent is not None and node.parent.type == "declaration_list" and node.parent.parent is not None and node.parent.parent.type in ("impl_item", "trait_item"):
         node = node.parent.parent
     return node
-
-
-def _fresh_name(data: bytes, base: str) -> str:
-    name, n = base, 2
-    while re.search(rb"\b" + name.encode() + rb"\b", data):
-        name, n = f"{base}_{n}", n + 1
-    return name

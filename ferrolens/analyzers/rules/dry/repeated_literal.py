@@ -10,6 +10,7 @@ from ferrolens.analyzers.context import Context, fix
 from ferrolens.analyzers.dry.fingerprint import is_generated, is_test_item, is_test_path
 from ferrolens.analyzers.model import Edit, Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
+from ferrolens.analyzers.syntax import unused_name
 
 DOCS = """
 ## What it does
@@ -74,10 +75,7 @@ def _name(text: str, data: bytes) -> str:
     base = "_".join(w.upper() for w in words) if words else "LITERAL"
     if not base[0].isalpha():
         base = "LITERAL_" + base
-    name, n = base, 2
-    while re.search(rb"\b" + name.encode() + rb"\b", data):
-        name, n = f"{base}_{n}", n + 1
-    return name
+    return unused_name(data, base)
 
 
 def check(ctx: Context, root: Node):
