@@ -25,7 +25,7 @@ from ferrolens.analyzers.dry.index import CloneIndex, DryOptions
 from ferrolens.analyzers.model import Finding, Severity
 from ferrolens.analyzers.registry import Rule, all_rules
 from ferrolens.analyzers.source import SourceFile
-from ferrolens.analyzers.summary import FileSummary, summarize_item
+from ferrolens.analyzers.summary import FileSummary, summarize_item, summarize_use
 
 ITEM_KINDS = {
     "function_item", "impl_item", "trait_item", "mod_item", "struct_item", "enum_item", "union_item",
@@ -146,6 +146,13 @@ class Engine:
         added: list[FileSummary] = []
         for child in root.children:
             if child.type in NOT_CHECKED:
+                if child.type == "use_declaration" and not child.has_error:
+                    key = ("use", data[child.start_byte : child.end_byte])
+                    s = old_summaries.get(key)
+                    if s is None:
+                        s = summarize_use(child, data)
+                        added.append(s)
+                    new_summaries[key] = s
                 continue
             body = child.child_by_field_name("body") if child.type in CONTAINERS else None
             if body is None:

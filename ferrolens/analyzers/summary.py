@@ -25,6 +25,12 @@ class FileSummary:
     _digests: dict[str, int] = field(default_factory=dict, repr=False, compare=False)  # part -> digest, memoised
     types: set[str] = field(default_factory=set)  # structs, enums and unions declared in the file
     iterators: set[str] = field(default_factory=set)  # types with an `impl Iterator for` in the file
+    imports: dict[str, str] = field(default_factory=dict)  # top-level `use`: local name -> full path
+    aliases: dict[str, str] = field(default_factory=dict)  # `type Name = ...;` -> the aliased type's text
+    # enum -> its variants as (name, field types) in order; struct-like variants list their field types
+    variants: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
+    opaque: set[str] = field(default_factory=set)  # generic or `#[repr(..)]` types: no layout is guessed
+    crates: set[str] = field(default_factory=set)  # the runtimes/hashers of WATCHED_CRATES the file's paths name
 
     def merge(self, other: "FileSummary") -> None:
         self._digests.clear()
@@ -36,12 +42,17 @@ class FileSummary:
         self.consts.update(other.consts)
         self.types |= other.types
         self.iterators |= other.iterators
+        self.imports.update(other.imports)
+        self.aliases.update(other.aliases)
+        self.variants.update(other.variants)
+        self.opaque |= other.opaque
+        self.crates |= other.crates
 
     def signature(self) -> tuple:
         """Everything the merge carries: the digest, plus the loop calls it leaves out."""
         return self.digest(), tuple(sorted(self.loop_calls))
 
-    PARTS = ("functions", "methods", "fields", "const_fns", "consts", "types", "iterators")
+    PARTS = ("functions", "methods", "fields", "const_fns", "consts", "types", "iterators", "imports", "aliases", "variants", "opaque", "crates")
 
     def part_digest(self, name: str) -> int:
         d = self._digests.get(name)
@@ -59,6 +70,9 @@ class FileSummary:
         from ferrolens.analyzers.engine import iter_items
 
         out = cls()
+        for child in src.root.children:
+            if child.type == "use_declaration" and not child.has_error:
+                out.merge(summarize_use(child, src.data))
         for item, _header in iter_items(src.root, src.data):
             out.merge(summarize_item(item, src.data))
         return out
@@ -131,8 +145,16 @@ def impl_trait_name(node: Node, data: bytes) -> str | None:
     return _text(data, trait).rsplit("::", 1)[-1].strip() or None
 
 
+WATCHED_CRATES = ("tokio", "async_std", "smol", "rustc_hash", "fxhash", "ahash", "foldhash")
+
+
+def _crates_named(text: bytes) -> set[str]:
+    return {c for c in WATCHED_CRATES if c.encode() + b"::" in text}
+
+
 def summarize_item(item: Node, data: bytes) -> FileSummary:
     out = FileSummary()
+    out.crates = _crates_named(data[item.start_byte : item.end_byte])
     out.loop_calls = _loop_calls(item, data)
     if item.type == "function_item":
         name = _text(data, item.child_by_field_name("name"))
@@ -151,11 +173,26 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
         value = item.child_by_field_name("value")
         if value is not None:
             out.consts[_text(data, item.child_by_field_name("name"))] = _text(data, value)
+    elif item.type == "type_item":
+        if item.child_by_field_name("type_parameters") is None:
+            out.aliases[_text(data, item.child_by_field_name("name"))] = _text(data, item.child_by_field_name("type"))
     elif item.type in ("enum_item", "union_item"):
-        out.types.add(_text(data, item.child_by_field_name("name")))
+        name = _text(data, item.child_by_field_name("name"))
+        out.types.add(name)
+        if _opaque(item, data):
+            out.opaque.add(name)
+        body = item.child_by_field_name("body")
+        if item.type == "enum_item" and body is not None:
+            out.variants[name] = tuple(
+                (_text(data, v.child_by_field_name("name")), _field_types(v.child_by_field_name("body"), data))
+                for v in body.named_children
+                if v.type == "enum_variant"
+            )
     elif item.type == "struct_item":
         name = _text(data, item.child_by_field_name("name"))
         out.types.add(name)
+        if _opaque(item, data):
+            out.opaque.add(name)
         body = item.child_by_field_name("body")
         if body is not None and body.type == "ordered_field_declaration_list":
             types = [c for c in body.named_children if c.type not in ("visibility_modifier", "attribute_item", "line_comment", "block_comment")]
@@ -167,3 +204,69 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
                     fname = _text(data, decl.child_by_field_name("name"))
                     out.fields[(name, fname)] = _text(data, decl.child_by_field_name("type"))
     return out
+
+
+def _opaque(item: Node, data: bytes) -> bool:
+    """A generic type, or one with a `#[repr(..)]`: its layout is not estimated."""
+    if item.child_by_field_name("type_parameters") is not None:
+        return True
+    sib = item.prev_named_sibling
+    while sib is not None and sib.type in ("attribute_item", "line_comment", "block_comment"):
+        if sib.type == "attribute_item" and b"repr" in data[sib.start_byte : sib.end_byte]:
+            return True
+        sib = sib.prev_named_sibling
+    return False
+
+
+def _field_types(body: Node | None, data: bytes) -> tuple[str, ...]:
+    """The field types of a variant or struct body, in order (empty for a unit variant)."""
+    if body is None:
+        return ()
+    if body.type == "ordered_field_declaration_list":
+        return tuple(_text(data, c) for c in body.named_children if c.type not in ("visibility_modifier", "attribute_item", "line_comment", "block_comment"))
+    return tuple(_text(data, d.child_by_field_name("type")) for d in body.named_children if d.type == "field_declaration")
+
+
+def summarize_use(decl: Node, data: bytes) -> FileSummary:
+    """The names a top-level `use` brings in, with the paths they stand for."""
+    out = FileSummary()
+    out.crates = _crates_named(data[decl.start_byte : decl.end_byte])
+    arg = decl.child_by_field_name("argument")
+    if arg is not None:
+        _use_names(arg, "", data, out.imports)
+    return out
+
+
+def _use_names(node: Node, prefix: str, data: bytes, into: dict[str, str]) -> None:
+    join = (lambda tail: f"{prefix}::{tail}" if prefix else tail)
+    t = node.type
+    if t in ("identifier", "scoped_identifier", "crate", "super"):
+        path = join(_text(data, node))
+        into[path.rsplit("::", 1)[-1]] = path
+    elif t == "self":
+        if prefix:
+            into[prefix.rsplit("::", 1)[-1]] = prefix
+    elif t == "use_as_clause":
+        alias = _text(data, node.child_by_field_name("alias"))
+        if alias != "_":
+            into[alias] = join(_text(data, node.child_by_field_name("path")))
+    elif t == "scoped_use_list":
+        path = node.child_by_field_name("path")
+        inner = join(_text(data, path)) if path is not None else prefix
+        lst = node.child_by_field_name("list")
+        if lst is not None:
+            for c in lst.named_children:
+                _use_names(c, inner, data, into)
+    elif t == "use_list":
+        for c in node.named_children:
+            _use_names(c, prefix, data, into)
+
+
+def resolve_path(imports: dict[str, str], path: str) -> str:
+    """`mpsc::channel` -> `tokio::sync::mpsc::channel` when `use tokio::sync::mpsc;` (else as written)."""
+    path = path.replace(" ", "").replace("\n", "").lstrip(":")
+    head, sep, rest = path.partition("::")
+    full = imports.get(head)
+    if full is None:
+        return path
+    return full + (sep + rest if sep else "")

@@ -244,3 +244,33 @@ def is_pure(node: Node, forbid: tuple[str, ...] = ()) -> bool:
                 return False
     return True
 
+
+
+def is_async_fn(fn: Node) -> bool:
+    mods = next((c for c in fn.children if c.type == "function_modifiers"), None)
+    return mods is not None and any(c.type == "async" for c in mods.children)
+
+
+def async_context(node: Node) -> Node | None:
+    """The `async fn` or `async` block whose body runs `node`, or None when the nearest function,
+    closure or block boundary is synchronous (a closure handed to `spawn_blocking`, a plain fn)."""
+    for a in ancestors(node):
+        if a.type == "async_block":
+            return a
+        if a.type == "function_item":
+            return a if is_async_fn(a) else None
+        if a.type == "closure_expression":
+            return a if any(c.type == "async" for c in a.children) else None
+    return None
+
+
+def call_path(node: Node) -> str:
+    """The callee path of a call (`tokio::sync::mpsc::channel`, turbofish dropped), or ""."""
+    if node.type != "call_expression":
+        return ""
+    func = node.child_by_field_name("function")
+    if func is not None and func.type == "generic_function":
+        func = func.child_by_field_name("function")
+    if func is None or func.type not in ("identifier", "scoped_identifier"):
+        return ""
+    return (func.text or b"").decode("utf-8", "replace").replace(" ", "")

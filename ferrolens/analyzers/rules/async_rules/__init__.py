@@ -1,0 +1,1 @@
+"""Rules of the `async` group: Tokio tasks, channels and actors."""
