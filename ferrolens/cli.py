@@ -141,7 +141,8 @@ def _engine(settings):
 
         # duplicate_code needs every file: the workers fingerprint, the parent process reports clones
         selection = config.selection(settings)
-        selection = RuleSelection(tuple(r for r in selection.rules if r.name != DUPLICATE_CODE), selection.severities)
+        # assists are editor actions on request, not findings
+        selection = RuleSelection(tuple(r for r in selection.rules if r.name != DUPLICATE_CODE and not r.assist), selection.severities)
         _ENGINE = (key, Engine(selection, on_error=on_error))
     return _ENGINE[1]
 

@@ -51,6 +51,9 @@ class Rule:
     # byte strings of which at least one must occur in an item's text for the rule to look at it (a
     # cheap filter before any query runs); empty = every item
     needles: tuple[bytes, ...] = ()
+    # an assist: its findings are never shown as diagnostics nor reported by `check`; the editor offers
+    # their fixes as refactoring code actions where the cursor is (like rust-analyzer's assists)
+    assist: bool = False
 
     def docs_markdown(self) -> str:
         head = [f"# {self.name}", "", f"*{self.summary}*", ""]
@@ -59,6 +62,8 @@ class Rule:
             f"- default severity: {self.severity.label}" + ("" if self.default_enabled else " (off by default)"),
             f"- fix: {self.fix}",
         ]
+        if self.assist:
+            meta[1] = "- an assist: a code action offered on request, never a diagnostic"
         if self.clippy:
             meta.append(
                 f"- mirrors Clippy's [`{self.clippy}`](https://rust-lang.github.io/rust-clippy/master/index.html#{self.clippy});"
@@ -102,3 +107,8 @@ def groups() -> set[str]:
 
 def get(name: str) -> Rule | None:
     return all_rules().get(name)
+
+
+def is_assist(name: str) -> bool:
+    rule = get(name)
+    return rule is not None and rule.assist

@@ -207,8 +207,12 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
 
 
 def _opaque(item: Node, data: bytes) -> bool:
-    """A generic type, or one with a `#[repr(..)]`: its layout is not estimated."""
-    if item.child_by_field_name("type_parameters") is not None:
+    """A generic type, a union, an enum with explicit discriminants, or a type with a `#[repr(..)]`:
+    its layout is not estimated."""
+    if item.type == "union_item" or item.child_by_field_name("type_parameters") is not None:
+        return True
+    body = item.child_by_field_name("body")
+    if item.type == "enum_item" and body is not None and any(v.child_by_field_name("value") is not None for v in body.named_children if v.type == "enum_variant"):
         return True
     sib = item.prev_named_sibling
     while sib is not None and sib.type in ("attribute_item", "line_comment", "block_comment"):

@@ -107,6 +107,15 @@ def fix_action(src, uri, version, f: Finding, diag: lsp.Diagnostic, fx: Fix, enc
     )
 
 
+def assist_action(src, uri, version, f: Finding, fx: Fix, enc, versioned) -> lsp.CodeAction:
+    """An assist's fix: a refactoring offered where the cursor is, with no diagnostic."""
+    return lsp.CodeAction(
+        title=fx.message,
+        kind=lsp.CodeActionKind.RefactorRewrite,
+        edit=workspace_edit(uri, version, text_edits(src, fx.edits, enc), versioned),
+    )
+
+
 def suppress_action(src: SourceFile, uri, version, f: Finding, diag: lsp.Diagnostic, enc, versioned) -> lsp.CodeAction:
     line, _ = src.position(f.start)
     line_start = src.offset(line, 0)

@@ -18,7 +18,7 @@ from ferrolens import __version__, config
 from ferrolens.analyzers.dry.index import CloneIndex
 from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.fix import non_overlapping
-from ferrolens.analyzers.registry import all_rules
+from ferrolens.analyzers.registry import all_rules, is_assist
 from ferrolens.analyzers.rules.dry.duplicate_code import findings as duplicate_code_findings
 from ferrolens.server import convert
 from ferrolens.server.documents import Document, apply_changes, open_document, shift_findings
@@ -333,7 +333,7 @@ class FerrolensServer(LanguageServer):
                 other.src.drop_tree()
 
     def diagnostics(self, doc: Document) -> list[lsp.Diagnostic]:
-        findings = self.findings_of(doc)
+        findings = [f for f in self.findings_of(doc) if not is_assist(f.rule)]
         if doc.src is None:
             if doc.problem is None:
                 return []
@@ -565,7 +565,7 @@ async def pull_diagnostics(ls: FerrolensServer, params: lsp.DocumentDiagnosticPa
 
 @server.feature(
     lsp.TEXT_DOCUMENT_CODE_ACTION,
-    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, convert.FIX_ALL_KIND], resolve_provider=False),
+    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite, convert.FIX_ALL_KIND], resolve_provider=False),
 )
 def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
     doc = ls.documents.get(params.text_document.uri)
@@ -578,7 +578,14 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
     only = params.context.only
     want_quickfix = not only or any(str(k).startswith("quickfix") for k in only)
     want_fix_all = not only or any(convert.FIX_ALL_KIND.startswith(str(k)) for k in only)
+    want_refactor = not only or any(lsp.CodeActionKind.RefactorRewrite.value.startswith(str(k)) for k in only)
     actions: list[lsp.CodeAction] = []
+    assists = [f for f in findings if is_assist(f.rule)]
+    findings = [f for f in findings if not is_assist(f.rule)]
+    if want_refactor:
+        for f in assists:
+            if f.fix is not None and f.start <= end and f.end >= start:
+                actions.append(convert.assist_action(src, doc.uri, doc.version, f, f.fix, enc, ls.versioned_edits))
     if want_quickfix:
         for f in findings:
             if f.start > end or f.end < start:
@@ -646,7 +653,7 @@ def hover(ls: FerrolensServer, params: lsp.HoverParams):
         return None
     findings = ls.findings_of(doc)
     at = convert.to_offset(doc.src, params.position, ls.enc)
-    hits = [f for f in findings if f.start <= at <= f.end]
+    hits = [f for f in findings if f.start <= at <= f.end and not is_assist(f.rule)]
     if not hits:
         return None
     parts = []
