@@ -130,8 +130,10 @@ _ENGINE = None
 
 def _engine(settings):
     global _ENGINE
+    from dataclasses import replace
+
     from ferrolens import config
-    from ferrolens.analyzers.engine import Engine, RuleSelection
+    from ferrolens.analyzers.engine import Engine
 
     key = repr(settings)
     if _ENGINE is None or _ENGINE[0] != key:
@@ -142,7 +144,7 @@ def _engine(settings):
         # duplicate_code needs every file: the workers fingerprint, the parent process reports clones
         selection = config.selection(settings)
         # assists are editor actions on request, not findings
-        selection = RuleSelection(tuple(r for r in selection.rules if r.name != DUPLICATE_CODE and not r.assist), selection.severities)
+        selection = replace(selection, rules=tuple(r for r in selection.rules if r.name != DUPLICATE_CODE and not r.assist))
         _ENGINE = (key, Engine(selection, on_error=on_error))
     return _ENGINE[1]
 
@@ -160,6 +162,7 @@ def _dry_selected(settings) -> bool:
 def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, diff: bool):
     from ferrolens.analyzers.fix import fix_until_stable
     from ferrolens.analyzers.source import SourceFile
+    from ferrolens.crates import crate_of
     from ferrolens.files import BOM, check_bytes
     from ferrolens.output import FileReport, finding_json
 
@@ -175,9 +178,10 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
         report.problem = loaded.problem
         return report
     engine = _engine(settings)
+    crate = crate_of(path)
     data = loaded.data
     if fix or diff:
-        new, applied = fix_until_stable(data, lambda d: engine.analyze(SourceFile(d, display)), unsafe)
+        new, applied = fix_until_stable(data, lambda d: engine.analyze(SourceFile(d, display), crate=crate), unsafe)
         if new != data:
             if diff:
                 report.diff = "".join(
@@ -196,7 +200,7 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
                 else:
                     data, report.fixed = new, applied
     src = SourceFile(data, display)
-    report.findings = [finding_json(src, display, f) for f in engine.analyze(src)]
+    report.findings = [finding_json(src, display, f) for f in engine.analyze(src, crate=crate)]
     if _dry_selected(settings):
         from ferrolens import config
         from ferrolens.analyzers.dry.fingerprint import fingerprint, is_test_path
@@ -327,6 +331,7 @@ def _cache_path(root: Path, settings) -> Path:
 
 
 def _check(args) -> int:
+    from ferrolens.crates import stamp as crate_stamp
     from ferrolens.files import walk
     from ferrolens.output import FileReport
 
@@ -372,7 +377,7 @@ def _check(args) -> int:
         if use_cache:
             try:
                 st = p.stat()
-                keys[i] = key = f"{st.st_mtime_ns}:{st.st_size}"
+                keys[i] = key = f"{st.st_mtime_ns}:{st.st_size}:{crate_stamp(p)}"
             except OSError:
                 key = None
             hit = cache.get(name)

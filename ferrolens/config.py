@@ -118,6 +118,7 @@ def selection(s: Settings) -> RuleSelection:
             chosen.add(name)
         else:
             chosen |= {n for n, r in rules.items() if r.group == name}
+    explicit = frozenset(n for n in s.select if n in rules)
     for name in s.ignore:
         chosen -= {n for n, r in rules.items() if n == name or r.group == name or name == "all"}
     if s.hide_clippy_mirrored:
@@ -131,7 +132,7 @@ def selection(s: Settings) -> RuleSelection:
             severities[rule] = Severity.parse(level)
         except ValueError:
             pass
-    return RuleSelection(tuple(rules[n] for n in sorted(chosen)), severities)
+    return RuleSelection(tuple(rules[n] for n in sorted(chosen)), severities, explicit & chosen)
 
 
 def read_toml(path: Path, warnings: list[str]) -> dict | None:

@@ -2,7 +2,8 @@
 
 A line ending in `//~ rule[, rule]` must be reported for those rules; no other line may be. Applying all
 fixes (until stable) must give the .fixed.rs file; both files must compile with rustc and, when they have
-`main`, print the same thing. FERROLENS_BLESS=1 rewrites the .fixed.rs files from the current output.
+`main`, print the same thing. Header lines: `//@ needs: tokio` (built by cargo against Debian's crate sources,
+see helpers.py) and `//@ crate: lib, depends on rustc-hash` (the crate info the rules see). FERROLENS_BLESS=1 rewrites the .fixed.rs files from the current output.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from helpers import FIXTURES, compile_and_run, needs_rustc
 from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.fix import apply_edits, fix_until_stable
+from ferrolens.analyzers.model import CrateInfo
 from ferrolens.analyzers.registry import all_rules
 from ferrolens.analyzers.source import SourceFile
 
@@ -27,8 +29,20 @@ def engine_for(rule: str) -> Engine:
     return Engine(RuleSelection((all_rules()[rule],)))
 
 
+_CRATE = re.compile(rb"^//@\s*crate:\s*(\w+)(?:\s*,\s*depends on\s*(.+))?$", re.M)
+
+
+def crate_info(data: bytes) -> CrateInfo | None:
+    """`//@ crate: lib, depends on rustc-hash, tokio` in a fixture: what its Cargo.toml would say."""
+    m = _CRATE.search(data)
+    if m is None:
+        return None
+    deps = [d.strip().replace("-", "_") for d in (m.group(2) or b"").decode().split(",") if d.strip()]
+    return CrateInfo("fixture", frozenset(deps), lib=m.group(1) == b"lib")
+
+
 def analyze(rule: str, data: bytes):
-    return engine_for(rule).analyze(SourceFile(data))
+    return engine_for(rule).analyze(SourceFile(data), crate=crate_info(data))
 
 
 def expected_lines(text: str, rule: str) -> set[int]:

@@ -20,10 +20,12 @@ def compile_query(source: str) -> Query:
 class Context:
     """Handed to a rule's check. `rule` is set by the engine before each call."""
 
-    __slots__ = ("src", "rule", "_summary_fn", "_summary", "used_summary", "workspace", "fingerprints")
+    __slots__ = ("src", "rule", "_summary_fn", "_summary", "used_summary", "workspace", "fingerprints", "crate", "explicit")
 
-    def __init__(self, src: SourceFile, summary_fn=None, workspace=None, fingerprints=None) -> None:
+    def __init__(self, src: SourceFile, summary_fn=None, workspace=None, fingerprints=None, crate=None, explicit=frozenset()) -> None:
         self.src = src
+        self.crate = crate  # CrateInfo of the file's crate, when known
+        self.explicit = explicit  # rule names the user selected explicitly
         # the clone index (ferrolens.analyzers.dry) cross-file rules read, and this file's cache of
         # clone fingerprints
         self.workspace = workspace

@@ -22,7 +22,7 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context
 from ferrolens.analyzers.dry.fingerprint import FingerprintCache
 from ferrolens.analyzers.dry.index import CloneIndex, DryOptions
-from ferrolens.analyzers.model import Finding, Severity
+from ferrolens.analyzers.model import CrateInfo, Finding, Severity
 from ferrolens.analyzers.registry import Rule, all_rules
 from ferrolens.analyzers.source import SourceFile
 from ferrolens.analyzers.summary import FileSummary, summarize_item, summarize_use
@@ -71,13 +71,15 @@ class RuleSelection:
 
     rules: tuple[Rule, ...]
     severities: dict[str, Severity] = field(default_factory=dict)
+    # rules the user selected by name, group or "all" (some rules flag more when asked for explicitly)
+    explicit: frozenset[str] = frozenset()
 
     @classmethod
     def default(cls) -> "RuleSelection":
         return cls(tuple(r for r in all_rules().values() if r.default_enabled))
 
     def fingerprint(self) -> tuple:
-        return tuple(r.name for r in self.rules)
+        return tuple(r.name for r in self.rules), tuple(sorted(self.explicit))
 
 
 class ItemCache:
@@ -119,19 +121,20 @@ class Engine:
         self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
 
     # -- public ------------------------------------------------------------------------------------
-    def analyze(self, src: SourceFile, cache: ItemCache | None = None) -> list[Finding]:
+    def analyze(self, src: SourceFile, cache: ItemCache | None = None, crate: CrateInfo | None = None) -> list[Finding]:
+        """Findings of `src`; `crate` is what its Cargo.toml says (dependencies, library or not)."""
         if cache is None:
             cache = ItemCache()
-        if cache.selection != self.selection.fingerprint():
+        if cache.selection != (self.selection.fingerprint(), crate):
             cache.findings.clear()
-            cache.selection = self.selection.fingerprint()
+            cache.selection = (self.selection.fingerprint(), crate)
         data = src.data
         root = src.root
         if root.is_missing:
             return []
         if not self._item_rules:
             # file rules only (duplicate_code's engine): no item walk, no summaries
-            ctx = Context(src, None, self.workspace or CloneIndex(self.dry), cache.fingerprints)
+            ctx = Context(src, None, self.workspace or CloneIndex(self.dry), cache.fingerprints, crate, self.selection.explicit)
             return self.finish(src, self._with_file_rules(ctx, []))
         # when the top level does not parse, tree-sitter makes the root an ERROR node whose children are
         # still the well-formed items around the broken spot: those keep their findings (a stray token
@@ -189,7 +192,7 @@ class Engine:
                 merged.merge(s)
             cache.merged, cache.digest = merged, merged.digest()
         summary, digest = cache.merged, cache.digest
-        ctx = Context(src, lambda: summary, self.workspace or CloneIndex(self.dry), cache.fingerprints)
+        ctx = Context(src, lambda: summary, self.workspace or CloneIndex(self.dry), cache.fingerprints, crate, self.selection.explicit)
 
         def stale(entry) -> bool:
             return entry is None or bool(entry[1] and digest != cache.checked_digest and not _parts_match(entry[1], summary))
@@ -300,8 +303,14 @@ class Engine:
 
 
 def _item_key(item: Node, header: bytes, data: bytes) -> tuple:
-    """What an item's findings depend on: its bytes, its container headers and where it sits."""
-    return (header, item.parent.type if item.parent else "", item.type, data[item.start_byte : item.end_byte])
+    """What an item's findings depend on: its bytes with its outer attributes (`#[inline]`, `#[repr]`
+    are siblings in the tree), its container headers and where it sits."""
+    start = item.start_byte
+    sib = item.prev_named_sibling
+    while sib is not None and sib.type == "attribute_item":
+        start = sib.start_byte
+        sib = sib.prev_named_sibling
+    return (header, item.parent.type if item.parent else "", item.type, data[start : item.end_byte], item.start_byte - start)
 
 
 def _container_broken(item: Node) -> bool:

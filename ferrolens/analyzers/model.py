@@ -101,3 +101,12 @@ class Finding:
 
     def all_fixes(self) -> tuple[Fix, ...]:
         return ((self.fix,) if self.fix else ()) + self.alternatives
+
+
+@dataclass(frozen=True, slots=True)
+class CrateInfo:
+    """What a rule may know of the crate a file belongs to (read from its Cargo.toml by the caller)."""
+
+    name: str
+    dependencies: frozenset[str] = frozenset()  # crate names as code spells them (`rustc_hash`)
+    lib: bool = False  # the file is part of the crate's library target

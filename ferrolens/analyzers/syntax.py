@@ -274,3 +274,29 @@ def call_path(node: Node) -> str:
     if func is None or func.type not in ("identifier", "scoped_identifier"):
         return ""
     return (func.text or b"").decode("utf-8", "replace").replace(" ", "")
+
+
+def outer_attributes(item: Node) -> list[Node]:
+    """The `#[..]` attributes written before an item (doc comments and comments skipped)."""
+    out = []
+    sib = item.prev_named_sibling
+    while sib is not None and sib.type in ("attribute_item", "line_comment", "block_comment"):
+        if sib.type == "attribute_item":
+            out.append(sib)
+        sib = sib.prev_named_sibling
+    return out
+
+
+def attribute_text(attr: Node) -> str:
+    """`#[inline(always)]` -> `inline(always)` (spaces removed)."""
+    text = (attr.text or b"").decode("utf-8", "replace")
+    return "".join(text.split())[2:-1]
+
+
+def is_generic_fn(fn: Node) -> bool:
+    """Type parameters, or `impl Trait` in argument position."""
+    tps = fn.child_by_field_name("type_parameters")
+    if tps is not None and any(c.type != "lifetime" and c.type != "lifetime_parameter" for c in tps.named_children):
+        return True
+    params = fn.child_by_field_name("parameters")
+    return params is not None and any(n.type == "abstract_type" for n in subtree(params))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import logging
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.fix import non_overlapping
 from ferrolens.analyzers.registry import all_rules, is_assist
 from ferrolens.analyzers.rules.dry.duplicate_code import findings as duplicate_code_findings
+from ferrolens.crates import crate_of
 from ferrolens.server import convert
 from ferrolens.server.documents import Document, apply_changes, open_document, shift_findings
 from ferrolens.server.workspace import Workspace
@@ -122,8 +124,8 @@ class FerrolensServer(LanguageServer):
     def _engines(self, selection: RuleSelection) -> tuple[Engine, Engine | None]:
         """The keystroke engine (every selected rule but duplicate_code) and the workspace one
         (duplicate_code alone, run when the document is quiet), or None when it is not selected."""
-        fast = RuleSelection(tuple(r for r in selection.rules if r.name != DUPLICATE_CODE), selection.severities)
-        dry = RuleSelection(tuple(r for r in selection.rules if r.name == DUPLICATE_CODE), selection.severities)
+        fast = replace(selection, rules=tuple(r for r in selection.rules if r.name != DUPLICATE_CODE))
+        dry = replace(selection, rules=tuple(r for r in selection.rules if r.name == DUPLICATE_CODE))
         index = self.project.index
         return (
             Engine(fast, on_error=self._rule_failed, workspace=index),
@@ -311,13 +313,23 @@ class FerrolensServer(LanguageServer):
             doc.findings = []
         else:
             try:
-                doc.findings = self.engine.analyze(doc.src, doc.cache)
+                doc.findings = self.engine.analyze(doc.src, doc.cache, self.crate_of(doc.uri))
             except Exception:  # the engine itself failed: log it, keep serving
                 log.exception("analysis of %s failed", doc.uri)
                 self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=f"ferrolens: analysis of {doc.uri} failed; see the server log"))
                 doc.findings = []
         doc.analyzed = state
         self._keep_tree(doc)
+
+    def crate_of(self, uri: str):
+        """The crate info of a document on disk (None for unsaved or non-file documents)."""
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        if not path:
+            return None
+        try:
+            return crate_of(Path(path))
+        except OSError:
+            return None
 
     def _keep_tree(self, doc: Document) -> None:
         """Keep the parse trees of the most recently analysed documents only: a tree costs ~25x its

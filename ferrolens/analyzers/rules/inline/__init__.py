@@ -1,0 +1,1 @@
+"""Rules of the `perf` group about inlining: #[inline], #[cold], hot/cold splits."""
