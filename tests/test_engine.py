@@ -98,3 +98,60 @@ def test_an_unchanged_impl_is_rechecked_when_a_declaration_it_reads_changes():
     # the impl's bytes are the same, so it is taken from the cache, but its method read `N`
     assert [f.fix is not None for f in engine.analyze(SourceFile(b"const N: usize = 5;" + body), cache)] == [False]
     assert [f.fix is not None for f in engine.analyze(SourceFile(b"const N: usize = 6;" + body), cache)] == [True]
+
+
+# -- rules that read the crate (its Cargo.toml) -------------------------------------------------------
+from ferrolens.analyzers.model import CrateInfo  # noqa: E402
+
+HASHING = b"""use std::collections::HashMap;
+use std::collections::HashSet as Set;
+
+fn f() -> usize {
+    let m: HashMap<u8, u8> = HashMap::new();
+    let s: Set<u8> = Set::new();
+    m.len() + s.len()
+}
+"""
+
+
+def _std_hash(crate, explicit=frozenset()):
+    engine = Engine(RuleSelection((all_rules()["std_hash"],), explicit=explicit))
+    return engine.analyze(SourceFile(HASHING), crate=crate)
+
+
+def test_std_hash_is_quiet_unless_the_crate_chose_a_fast_hasher_or_it_is_selected():
+    assert _std_hash(None) == []
+    assert _std_hash(CrateInfo("c", frozenset({"serde"}))) == []
+    # a crate that depends on rustc-hash: flagged with the fix; aliased imports are left alone
+    with_dep = _std_hash(CrateInfo("c", frozenset({"rustc_hash"})))
+    assert [f.fix is not None for f in with_dep] == [True]
+    # selected by name in a crate without a fast hasher: flagged, but no fix (no dependency to use)
+    selected = _std_hash(None, frozenset({"std_hash"}))
+    assert [f.fix for f in selected] == [None]
+
+
+def test_missing_inline_only_in_library_files():
+    src = b"pub fn one() -> u32 {\n    1\n}\n"
+    engine = Engine(RuleSelection((all_rules()["missing_inline_cross_crate"],)))
+    assert engine.analyze(SourceFile(src), crate=CrateInfo("c", lib=False)) == []
+    assert engine.analyze(SourceFile(src)) == []
+    assert len(engine.analyze(SourceFile(src), crate=CrateInfo("c", lib=True))) == 1
+
+
+def test_crate_info_is_read_from_the_manifest(tmp_path):
+    from ferrolens.crates import crate_of
+
+    (tmp_path / "src" / "bin").mkdir(parents=True)
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "my-crate"\nversion = "0.1.0"\n\n[dependencies]\nrustc-hash = "1"\nrenamed = { package = "tokio", version = "1" }\n'
+        '[target.\'cfg(unix)\'.dependencies]\nlibc = "0.2"\n'
+    )
+    for f in ("src/lib.rs", "src/util.rs", "src/main.rs", "src/bin/tool.rs"):
+        (tmp_path / f).write_text("")
+    info = crate_of(tmp_path / "src" / "util.rs")
+    assert info.name == "my_crate" and info.lib
+    assert {"rustc_hash", "renamed", "tokio", "libc"} <= info.dependencies
+    assert not crate_of(tmp_path / "src" / "main.rs").lib
+    assert not crate_of(tmp_path / "src" / "bin" / "tool.rs").lib
+    (tmp_path / "Cargo.toml").write_text("[package\nname = ")  # broken: no info, no exception
+    assert crate_of(tmp_path / "src" / "util.rs") is None
