@@ -65,13 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     return _check(args)
 
 
+def _default_label(rule) -> str:
+    return "assist" if rule.assist else "on" if rule.default_enabled else "off"
+
+
 def rules_markdown() -> str:
     from ferrolens.analyzers.registry import all_rules
 
     out = ["| rule | group | default | fix | mirrors Clippy | what it flags |", "| --- | --- | --- | --- | --- | --- |"]
     for r in all_rules().values():
         clippy = f"`{r.clippy}`" if r.clippy else "-"
-        out.append(f"| `{r.name}` | {r.group} | {'on' if r.default_enabled else 'off'} | {r.fix} | {clippy} | {r.summary} |")
+        out.append(f"| `{r.name}` | {r.group} | {_default_label(r)} | {r.fix} | {clippy} | {r.summary} |")
     return "\n".join(out) + "\n"
 
 
@@ -84,7 +88,7 @@ def _rules(fmt: str = "text") -> int:
 
     rows = [("rule", "group", "default", "fix", "clippy", "summary")]
     for r in all_rules().values():
-        rows.append((r.name, r.group, "on" if r.default_enabled else "off", r.fix, r.clippy or "-", r.summary))
+        rows.append((r.name, r.group, _default_label(r), r.fix, r.clippy or "-", r.summary))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5])
