@@ -6,6 +6,7 @@ crate info (the Cargo.toml rules report it), never an exception.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -76,10 +77,29 @@ def dependency_names(manifest: dict) -> set[str]:
     return names
 
 
+_INFO: dict[tuple, CrateInfo | None] = {}
+
+
 def crate_of(path: Path) -> CrateInfo | None:
-    manifest = manifest_of(path.resolve())
+    """The crate info of a file; cached until its Cargo.toml or the crate's src/lib.rs changes (the
+    server asks on every analysis)."""
+    path = path.resolve()
+    manifest = manifest_of(path)
     if manifest is None:
         return None
+    try:
+        lib = (manifest.parent / "src" / "lib.rs").stat().st_mtime_ns
+    except OSError:
+        lib = 0
+    key = (path, stamp(path), lib)
+    if key not in _INFO:
+        if len(_INFO) > 4096:
+            _INFO.clear()
+        _INFO[key] = _crate_of(path, manifest)
+    return _INFO[key]
+
+
+def _crate_of(path: Path, manifest: Path) -> CrateInfo | None:
     data = _read(manifest)
     package = data.get("package")
     if not isinstance(package, dict):
@@ -89,11 +109,35 @@ def crate_of(path: Path) -> CrateInfo | None:
         rel = path.resolve().relative_to(root).as_posix()
     except ValueError:
         rel = ""
-    lib_path = (data.get("lib") or {}).get("path", "src/lib.rs") if isinstance(data.get("lib"), dict) else "src/lib.rs"
-    has_lib = (root / lib_path).is_file()
+    lib_table = data.get("lib") if isinstance(data.get("lib"), dict) else {}
+    lib_path = str(lib_table.get("path", "src/lib.rs"))
+    has_lib = (root / lib_path).is_file() and not lib_table.get("proc-macro") and not lib_table.get("proc_macro")
     not_lib = rel in ("src/main.rs", "build.rs") or rel.startswith(("src/bin/", "examples/", "tests/", "benches/"))
+    lib = has_lib and not not_lib and rel.startswith("src/")
     return CrateInfo(
         name=str(package.get("name", "")).replace("-", "_"),
         dependencies=frozenset(dependency_names(data)),
-        lib=has_lib and not not_lib and rel.startswith("src/"),
+        lib=lib,
+        public=lib and _publicly_reachable(root, lib_path, rel),
     )
+
+
+def _publicly_reachable(root: Path, lib_path: str, rel: str) -> bool:
+    """`src/a/b.rs` is `crate::a::b`: reachable from other crates when lib.rs says `pub mod a;` and
+    a's file says `pub mod b;`. (Items re-exported from private modules with `pub use` are missed.)"""
+    if rel == lib_path:
+        return True
+    parts = rel[len("src/") :].removesuffix(".rs").split("/")
+    if parts[-1] == "mod":
+        parts = parts[:-1]
+    parent = root / lib_path
+    for i, part in enumerate(parts):
+        try:
+            text = parent.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+        if not re.search(r"(?m)^\s*pub\s+mod\s+" + re.escape(part) + r"\s*;", text):
+            return False
+        base = root / "src" / Path(*parts[: i + 1])
+        parent = base.with_suffix(".rs") if base.with_suffix(".rs").is_file() else base / "mod.rs"
+    return True

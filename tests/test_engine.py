@@ -135,7 +135,8 @@ def test_missing_inline_only_in_library_files():
     engine = Engine(RuleSelection((all_rules()["missing_inline_cross_crate"],)))
     assert engine.analyze(SourceFile(src), crate=CrateInfo("c", lib=False)) == []
     assert engine.analyze(SourceFile(src)) == []
-    assert len(engine.analyze(SourceFile(src), crate=CrateInfo("c", lib=True))) == 1
+    assert engine.analyze(SourceFile(src), crate=CrateInfo("c", lib=True)) == []  # a private module
+    assert len(engine.analyze(SourceFile(src), crate=CrateInfo("c", lib=True, public=True))) == 1
 
 
 def test_crate_info_is_read_from_the_manifest(tmp_path):
@@ -146,10 +147,12 @@ def test_crate_info_is_read_from_the_manifest(tmp_path):
         '[package]\nname = "my-crate"\nversion = "0.1.0"\n\n[dependencies]\nrustc-hash = "1"\nrenamed = { package = "tokio", version = "1" }\n'
         '[target.\'cfg(unix)\'.dependencies]\nlibc = "0.2"\n'
     )
-    for f in ("src/lib.rs", "src/util.rs", "src/main.rs", "src/bin/tool.rs"):
+    for f in ("src/lib.rs", "src/util.rs", "src/main.rs", "src/bin/tool.rs", "src/inner.rs"):
         (tmp_path / f).write_text("")
+    (tmp_path / "src" / "lib.rs").write_text("pub mod util;\nmod inner;\n")
     info = crate_of(tmp_path / "src" / "util.rs")
-    assert info.name == "my_crate" and info.lib
+    assert info.name == "my_crate" and info.lib and info.public
+    assert not crate_of(tmp_path / "src" / "inner.rs").public
     assert {"rustc_hash", "renamed", "tokio", "libc"} <= info.dependencies
     assert not crate_of(tmp_path / "src" / "main.rs").lib
     assert not crate_of(tmp_path / "src" / "bin" / "tool.rs").lib

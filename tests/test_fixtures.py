@@ -38,7 +38,8 @@ def crate_info(data: bytes) -> CrateInfo | None:
     if m is None:
         return None
     deps = [d.strip().replace("-", "_") for d in (m.group(2) or b"").decode().split(",") if d.strip()]
-    return CrateInfo("fixture", frozenset(deps), lib=m.group(1) == b"lib")
+    lib = m.group(1) == b"lib"
+    return CrateInfo("fixture", frozenset(deps), lib=lib, public=lib)
 
 
 def analyze(rule: str, data: bytes):

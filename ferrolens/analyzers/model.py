@@ -109,4 +109,5 @@ class CrateInfo:
 
     name: str
     dependencies: frozenset[str] = frozenset()  # crate names as code spells them (`rustc_hash`)
-    lib: bool = False  # the file is part of the crate's library target
+    lib: bool = False  # the file is part of the crate's library target (not a proc-macro crate)
+    public: bool = False  # ... in a module other crates can name (`pub mod` all the way from lib.rs)

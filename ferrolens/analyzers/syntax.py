@@ -300,3 +300,19 @@ def is_generic_fn(fn: Node) -> bool:
         return True
     params = fn.child_by_field_name("parameters")
     return params is not None and any(n.type == "abstract_type" for n in subtree(params))
+
+
+def in_test_code(src, node: Node) -> bool:
+    """`node` is test code: in a `tests/` or `benches/` file or a `test.rs`/`tests.rs` module, or inside a `#[test]` fn or a
+    `#[cfg(test)]` module. Advice about production behaviour (backpressure, blocking, cold paths)
+    does not apply there."""
+    from ferrolens.analyzers.dry.fingerprint import is_test_item, is_test_path
+
+    if src.path and (is_test_path(src.path) or src.path.replace("\\", "/").rsplit("/", 1)[-1] in ("test.rs", "tests.rs")):
+        return True
+    cur: Node | None = node
+    while cur is not None:
+        if cur.type in ("function_item", "mod_item") and is_test_item(cur, src.data):
+            return True
+        cur = cur.parent
+    return False

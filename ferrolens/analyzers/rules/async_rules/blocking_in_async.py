@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, fix
 from ferrolens.analyzers.model import Edit, Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import resolve_path
-from ferrolens.analyzers.syntax import async_context, call_path, descendants, is_method, method_call
+from ferrolens.analyzers.syntax import async_context, call_path, descendants, is_method, method_call, in_test_code
 
 DOCS = """
 ## What it does
@@ -61,6 +63,9 @@ FS_TWINS = {
     "symlink_metadata", "set_permissions",
 }
 GUARDS = ("lock", "read", "write")
+# functions of std::fs, and File's opening functions: the calls that touch the disk (not
+# `DirBuilder::new()` or `OpenOptions::new()`, which only build a value)
+_FS_CALL = re.compile(r"^std::fs::(?:[a-z_]+|File::(?:open|create|create_new))$")
 BOUNDARIES = ("closure_expression", "async_block", "function_item")
 
 
@@ -89,7 +94,7 @@ def _call_findings(ctx: Context, item: Node, tokio: bool):
                 if tokio
                 else None,
             )
-        elif full.startswith("std::fs::"):
+        elif _FS_CALL.match(full):
             name = full.rsplit("::", 1)[-1]
             twin = full.count("::") == 2 and name in FS_TWINS and func.type != "generic_function"
             yield ctx.finding(
@@ -159,6 +164,8 @@ def _drops(ctx: Context, stmt: Node, name: str) -> bool:
 
 
 def check(ctx: Context, item: Node):
+    if in_test_code(ctx.src, item):
+        return
     yield from _call_findings(ctx, item, _uses_tokio(ctx, item))
     yield from _held_guards(ctx, item)
 

@@ -10,7 +10,7 @@ from ferrolens.analyzers.context import Context, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import resolve_path
-from ferrolens.analyzers.syntax import LOOPS, ancestors
+from ferrolens.analyzers.syntax import LOOPS, ancestors, in_test_code
 
 DOCS = """
 ## What it does
@@ -127,7 +127,7 @@ def check(ctx: Context, item: Node):
         if not name.endswith("select") or resolve_path(ctx.summary.imports, name) != "tokio::select":
             continue
         mac, tt = m["mac"][0], m["tt"][0]
-        if not _in_loop(mac) or not tt.text.startswith(b"{"):
+        if not _in_loop(mac) or not tt.text.startswith(b"{") or in_test_code(ctx.src, mac):
             continue
         found = branches(tt)
         if not found:

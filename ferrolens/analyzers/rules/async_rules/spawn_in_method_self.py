@@ -10,7 +10,7 @@ from ferrolens.analyzers.context import Context
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import impl_type_name, resolve_path
-from ferrolens.analyzers.syntax import call_path, enclosing_function, subtree
+from ferrolens.analyzers.syntax import call_path, enclosing_function, subtree, in_test_code
 
 DOCS = """
 ## What it does
@@ -69,7 +69,7 @@ def check(ctx: Context, item: Node):
         if not written.endswith(("spawn", "spawn_local")) or resolve_path(ctx.summary.imports, written) not in SPAWNS:
             continue
         fn = enclosing_function(call)
-        if fn is None or not _takes_self(fn) or impl_type_name(fn, ctx.src.data) is None:
+        if fn is None or in_test_code(ctx.src, fn) or not _takes_self(fn) or impl_type_name(fn, ctx.src.data) is None:
             continue
         args = m["args"][0]
         if not any(n.type == "self" for n in subtree(args)):

@@ -8,7 +8,7 @@ from ferrolens.analyzers.context import Context, fix
 from ferrolens.analyzers.model import Edit, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import resolve_path
-from ferrolens.analyzers.syntax import call_path, named_args
+from ferrolens.analyzers.syntax import call_path, named_args, in_test_code
 
 DOCS = """
 ## What it does
@@ -66,7 +66,7 @@ def check(ctx: Context, item: Node):
         if bounded is None:
             continue
         args = call.child_by_field_name("arguments")
-        if args is None or named_args(args):
+        if args is None or named_args(args) or in_test_code(ctx.src, call):
             continue
         func = call.child_by_field_name("function")
         name = func.child_by_field_name("function") if func.type == "generic_function" else func

@@ -7,16 +7,20 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context, fix
 from ferrolens.analyzers.model import Edit, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import attribute_text, macro_name, outer_attributes, path_last, subtree
+from ferrolens.analyzers.syntax import attribute_text, macro_name, outer_attributes, path_last, subtree, in_test_code
 
 DOCS = """
 ## What it does
 Flags a function without `#[cold]` whose body only ends the program or builds an error, when the
 same file calls it inside a loop:
-- its return type is `!`, or its body ends in `panic!`, `unreachable!`, `unimplemented!`, `todo!`
+- its return type is `!`, or its straight-line body (no branches, loops or early returns) ends in
+  `panic!`, `unreachable!`, `unimplemented!`, `todo!`
   or `std::process::exit(..)`;
 - or it returns `Err(..)` from a straight-line body (no branches or loops), typically after
   formatting a message.
+
+Platform stubs (a function under `#[cfg(not(unix))]`, `#[cfg(target_arch = ..)]` and the like, which
+exists only where it is never meant to run) are left alone.
 
 ## Why it matters
 Code that runs only when something went wrong does not need to be fast, but it still shares the
@@ -52,7 +56,12 @@ Safe: both attributes are hints that do not change what the program does.
 """
 
 PANICS = {"panic", "unreachable", "unimplemented", "todo"}
-BRANCHES = {"if_expression", "match_expression", "for_expression", "while_expression", "loop_expression", "try_expression", "closure_expression"}
+BRANCHES = {
+    "if_expression", "match_expression", "for_expression", "while_expression", "loop_expression", "try_expression",
+    "closure_expression", "return_expression", "macro_definition",
+}
+# a platform stub (`#[cfg(not(unix))] fn f() { unreachable!() }`) is never called where it exists
+PLATFORM = ("target_", "unix", "windows", "not(")
 
 
 def _last(body: Node) -> Node | None:
@@ -72,13 +81,13 @@ def _cold_reason(ctx: Context, fn: Node, body: Node) -> str | None:
     last = _last(body)
     if last is None:
         return None
-    if last.type == "macro_invocation" and macro_name(last) in PANICS:
+    straight = not any(n.type in BRANCHES for n in subtree(body))
+    if last.type == "macro_invocation" and macro_name(last) in PANICS and straight:
         return f"ends in `{macro_name(last)}!`"
     if last.type == "call_expression":
         callee = ctx.text(last.child_by_field_name("function")).replace(" ", "")
         if callee in ("std::process::exit", "process::exit"):
             return "exits the process"
-        straight = not any(n.type in BRANCHES for n in subtree(body))
         if path_last(callee) == "Err" and straight and ret.startswith(("Result", "std::result::Result", "io::Result")):
             return "only builds an error"
     return None
@@ -91,8 +100,10 @@ def check(ctx: Context, item: Node):
     attrs = [attribute_text(a) for a in outer_attributes(item)]
     if any(a == "cold" or a.startswith(("inline", "test", "track_caller")) for a in attrs):
         return
+    if any(a.startswith("cfg(") and any(p in a for p in PLATFORM) for a in attrs):
+        return
     name = ctx.text(item.child_by_field_name("name"))
-    if name == "main" or name not in ctx.summary.loop_calls:
+    if name == "main" or name not in ctx.summary.loop_calls or in_test_code(ctx.src, item):
         return
     reason = _cold_reason(ctx, item, body)
     if reason is None:

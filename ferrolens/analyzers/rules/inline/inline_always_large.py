@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import attribute_text, outer_attributes, subtree
+from ferrolens.analyzers.summary import impl_trait_name, impl_type_name
+from ferrolens.analyzers.syntax import attribute_text, is_generic_fn, outer_attributes, subtree
 
 DOCS = """
 ## What it does
-Flags `#[inline(always)]` on a function whose body has more than 30 statements (counted through
-nested blocks), or on a function that calls itself.
+Flags `#[inline(always)]` on a function that calls itself, or on one whose body has more than 30
+statements (counted through nested blocks) and that is called from two or more places in its file.
+Deliberate uses are left alone: an attribute with an explaining comment on its line, `unsafe` and
+generic functions (SIMD kernels and specialisation through inlining rely on it), trait methods, and
+functions with a single call site (inlining those copies nothing).
 
 ## Why it matters
 `#[inline(always)]` copies the body into every caller. For a small function on a hot path that
@@ -46,35 +52,61 @@ MAX_STATEMENTS = 30
 STATEMENTS = {"expression_statement", "let_declaration"}
 
 
-def _recursive(ctx: Context, fn: Node, name: str) -> bool:
+def _recursive(ctx: Context, fn: Node, name: str, method: bool) -> bool:
+    """A free fn calling `name(..)`, or a method calling `Self::name(..)`. (`self.name(..)` in an impl
+    is often a delegation to another impl's method of the same name, so it does not count.)"""
+    wanted = f"Self::{name}" if method else name
     for n in subtree(fn.child_by_field_name("body")):
-        if n.type != "call_expression":
-            continue
-        callee = ctx.text(n.child_by_field_name("function")).replace(" ", "")
-        if callee in (name, f"Self::{name}", f"self.{name}"):
+        if n.type == "call_expression" and ctx.text(n.child_by_field_name("function")).replace(" ", "") == wanted:
             return True
     return False
 
 
-def check(ctx: Context, item: Node):
-    attr = next((a for a in outer_attributes(item) if attribute_text(a) == "inline(always)"), None)
-    body = item.child_by_field_name("body")
-    if attr is None or body is None:
-        return
-    name = ctx.text(item.child_by_field_name("name"))
-    statements = sum(1 for n in subtree(body) if n.type in STATEMENTS)
-    if statements > MAX_STATEMENTS:
-        why = f"`{name}` has {statements} statements"
-    elif _recursive(ctx, item, name):
-        why = f"`{name}` calls itself, so it cannot be inlined into itself"
-    else:
-        return
-    yield ctx.finding(
-        attr,
-        f"`#[inline(always)]` on a large or recursive function: {why}; every caller gets a copy of the body."
-        " Use `#[inline]` and let the compiler decide",
-        fix=fix("Use `#[inline]`", replace_node(attr, "#[inline]")),
+def _call_sites(data: bytes, name: str) -> int:
+    return len(re.findall(rb"(?<![A-Za-z0-9_])" + re.escape(name.encode()) + rb"\s*(?:::<[^>]*>)?\s*\(", data)) - len(
+        re.findall(rb"\bfn\s+" + re.escape(name.encode()) + rb"\b", data)
     )
+
+
+def check(ctx: Context, root: Node):
+    data = ctx.src.data
+    for m in ctx.matches("(function_item name: (identifier) @name body: (block) @body) @fn", root):
+        item = m["fn"][0]
+        attr = next((a for a in outer_attributes(item) if attribute_text(a) == "inline(always)"), None)
+        if attr is None:
+            continue
+        name = ctx.text(m["name"][0])
+        method = impl_type_name(item, data) is not None
+        if _recursive(ctx, item, name, method):
+            why = f"`{name}` calls itself, so it cannot be inlined into itself"
+        else:
+            statements = sum(1 for n in subtree(m["body"][0]) if n.type in STATEMENTS)
+            if statements <= MAX_STATEMENTS or not _plain_copy(ctx, item, attr, method):
+                continue
+            sites = _call_sites(data, name)
+            if sites < 2:
+                continue  # one call site: inlining it duplicates nothing
+            why = f"`{name}` has {statements} statements and {sites} call sites in this file"
+        yield ctx.finding(
+            attr,
+            f"`#[inline(always)]` on a large or recursive function: {why}; every caller gets a copy of the body."
+            " Use `#[inline]` and let the compiler decide",
+            fix=fix("Use `#[inline]`", replace_node(attr, "#[inline]")),
+        )
+
+
+def _plain_copy(ctx: Context, item: Node, attr: Node, method: bool) -> bool:
+    """Not one of the deliberate uses: an explained attribute (`#[inline(always)] // const-prop`), an
+    `unsafe` or generic fn (SIMD kernels, specialisation through inlining), a trait method."""
+    data = ctx.src.data
+    line_end = data.find(b"\n", attr.end_byte)
+    rest = data[attr.end_byte : line_end if line_end >= 0 else len(data)]
+    if b"//" in rest and b"//~" not in rest:  # (`//~` marks a test fixture's expected finding)
+        return False
+    mods = next((c for c in item.children if c.type == "function_modifiers"), None)
+    if mods is not None and any(c.type == "unsafe" for c in mods.children):
+        return False
+    return not is_generic_fn(item) and not (method and impl_trait_name(item, data) is not None)
 
 
 RULE = Rule(
@@ -86,5 +118,6 @@ RULE = Rule(
     fix=FixKind.ALWAYS,
     clippy="inline_always",
     source="https://nnethercote.github.io/perf-book/inlining.html",
-    node_types=frozenset({"function_item"}),
+    scope="file",
+    needles=(b"inline(always)",),
 )

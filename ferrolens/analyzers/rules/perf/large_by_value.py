@@ -9,7 +9,7 @@ from ferrolens.analyzers.layout import MEMCPY, file_resolver, layout_of
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import impl_trait_name
-from ferrolens.analyzers.syntax import identifiers, path_last
+from ferrolens.analyzers.syntax import identifiers, path_last, in_test_code
 
 DOCS = """
 ## What it does
@@ -90,7 +90,7 @@ def _reads_only(ctx: Context, ident: Node, type_name: str) -> bool:
 def check(ctx: Context, item: Node):
     params = item.child_by_field_name("parameters")
     body = item.child_by_field_name("body")
-    if params is None or body is None or impl_trait_name(item, ctx.src.data) is not None:
+    if params is None or body is None or impl_trait_name(item, ctx.src.data) is not None or in_test_code(ctx.src, item):
         return
     if item.parent is not None and item.parent.type == "declaration_list" and item.parent.parent is not None and item.parent.parent.type == "trait_item":
         return

@@ -7,7 +7,7 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import ancestors
+from ferrolens.analyzers.syntax import ancestors, in_test_code
 
 DOCS = """
 ## What it does
@@ -61,7 +61,34 @@ STD = {"HashMap": "std::collections::HashMap", "HashSet": "std::collections::Has
 CTORS = {"new": "default()", "default": "default()"}
 
 
+ALTERNATIVE = {
+    "rustc_hash": "`rustc_hash::Fx{name}`",
+    "fxhash": "`fxhash::Fx{name}`",
+    "ahash": "`ahash::A{name}`",
+    "foldhash": "`foldhash::{name}`",
+}
+GENERICS = {"HashMap": 2, "HashSet": 1}  # type arguments of the default-hasher form
+
+
+def _default_hasher_used(ctx: Context, root: Node, name: str) -> bool:
+    """Some use of `name` takes the default hasher: `HashMap<K, V>`, `HashMap::new()`, ..."""
+    for use in _uses_of(ctx, root, name):
+        parent = use.parent
+        if parent is None:
+            continue
+        if parent.type == "generic_type":
+            args = parent.child_by_field_name("type_arguments")
+            n = sum(1 for c in args.named_children if c.type not in ("lifetime", "line_comment", "block_comment")) if args is not None else 0
+            if n <= GENERICS[name]:
+                return True
+        elif parent.type == "scoped_identifier" and ctx.text(parent.child_by_field_name("name")) in ("new", "with_capacity"):
+            return True
+    return False
+
+
 def _fast_hasher(ctx: Context) -> str | None:
+    if ctx.crate is not None and ctx.crate.name in FAST:
+        return None  # the hasher crate itself
     deps = ctx.crate.dependencies if ctx.crate is not None else frozenset()
     for name in (*FIXABLE, "ahash", "foldhash"):
         if name in deps or name in ctx.summary.crates:
@@ -113,6 +140,8 @@ def _rewrite(ctx: Context, root: Node, decl: Node, ident: Node, name: str, crate
 
 
 def check(ctx: Context, root: Node):
+    if ctx.src.path and in_test_code(ctx.src, root):
+        return
     crate = _fast_hasher(ctx)
     if crate is None and ctx.rule not in ctx.explicit:
         return
@@ -125,12 +154,14 @@ def check(ctx: Context, root: Node):
             name = ctx.text(ident)
             if imports.get(name) != STD[name] or (ident.parent is not None and ident.parent.type == "use_as_clause"):
                 continue
+            if not _default_hasher_used(ctx, root, name):
+                continue  # every use names its own hasher (`HashMap<K, V, S>`)
             edits = _rewrite(ctx, root, decl, ident, name, crate) if crate in FIXABLE else None
             why = f"this crate already uses `{crate}`" if crate else "std_hash is selected"
             yield ctx.finding(
                 ident,
-                f"std's `{name}` hashes with SipHash, slow for short keys ({why}); use the `Fx{name}` of"
-                " `rustc-hash` unless its keys come from untrusted input",
+                f"std's `{name}` hashes with SipHash, slow for short keys ({why}); use {ALTERNATIVE[crate or 'rustc_hash'].format(name=name)}"
+                " unless its keys come from untrusted input",
                 fix=fix(f"Use `{crate}::Fx{name}` in this file", *edits, safe=False) if edits else None,
             )
 
