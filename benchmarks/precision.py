@@ -66,7 +66,7 @@ def main() -> int:
     )
     args = ap.parse_args()
     if not REGISTRY.is_dir():
-        sys.exit("no crate sources: apt-get install librust-regex-dev librust-serde-dev librust-syn-dev ...")
+        sys.exit("no crate sources: apt-get install $(sed 's/[^ ]*/librust-&-dev/g' benchmarks/corpus-packages.txt)")
     findings = run_check()
     verdicts = json.loads(VERDICTS.read_text()) if VERDICTS.exists() else {}
     picked = sample(findings)
@@ -102,7 +102,8 @@ def main() -> int:
         tp, fp = seen.count("tp"), seen.count("fp")
         prec = f"{100 * tp / (tp + fp):.0f}%" if tp + fp else "-"
         rows.append(f"| `{rule}` | {counts.get(rule, 0)} | {len(fs)} | {tp + fp} | {tp} | {fp} | {prec} |")
-    fps = [(k, v["note"]) for k, v in sorted(verdicts.items()) if v["verdict"] == "fp"]
+    current = {key(f) for fs in picked.values() for f in fs}
+    fps = [(k, v["note"] + ("" if k in current else " (no longer flagged)")) for k, v in sorted(verdicts.items()) if v["verdict"] == "fp"]
     out = [
         "# Reviewed precision on real crates",
         "",

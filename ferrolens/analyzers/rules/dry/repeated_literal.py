@@ -15,7 +15,8 @@ from ferrolens.analyzers.syntax import unused_name
 DOCS = """
 ## What it does
 Finds a string literal of five or more characters that is written three or more times in one file
-(outside macros, attributes, `extern "ABI"` strings, tests and `const`/`static` items), and offers to extract it into a `const`.
+(outside macros, attributes, `extern "ABI"` strings, tests, `const`/`static` items and the labels of
+`Debug`/serde builders such as `.field("name", ..)`), and offers to extract it into a `const`.
 Off by default: enable it with `select = ["repeated_literal"]`.
 
 ## Why it matters
@@ -61,6 +62,21 @@ def _excluded(node: Node, data: bytes) -> bool:
     return False
 
 
+# Builders whose first argument is a label that reads best inline (`f.debug_struct("Foo").field("bar", ..)`,
+# serde's `serialize_field("bar", ..)`): a const would hide what the output shows.
+_LABEL_METHODS = {b"field", b"debug_struct", b"debug_tuple", b"serialize_field", b"serialize_struct", b"serialize_struct_variant", b"serialize_tuple_struct"}
+
+
+def _is_label(node: Node, data: bytes) -> bool:
+    args = node.parent
+    if args is None or args.type != "arguments" or args.named_child(0) != node:
+        return False
+    call = args.parent
+    func = call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
+    name = func.child_by_field_name("field") if func is not None and func.type == "field_expression" else None
+    return name is not None and data[name.start_byte : name.end_byte] in _LABEL_METHODS
+
+
 def _in_inline_mod(node: Node) -> bool:
     p = node.parent
     while p is not None:
@@ -88,7 +104,7 @@ def check(ctx: Context, root: Node):
         text = data[node.start_byte : node.end_byte]
         if node.has_error or len(text) - 2 < MIN_CHARS or text.startswith(b"b") or b"{" in text:
             continue
-        if _excluded(node, data):
+        if _excluded(node, data) or _is_label(node, data):
             continue
         groups.setdefault(text, []).append(node)
     for text, nodes in groups.items():
