@@ -102,7 +102,7 @@ def main() -> int:
         tp, fp = seen.count("tp"), seen.count("fp")
         prec = f"{100 * tp / (tp + fp):.0f}%" if tp + fp else "-"
         rows.append(f"| `{rule}` | {counts.get(rule, 0)} | {len(fs)} | {tp + fp} | {tp} | {fp} | {prec} |")
-    current = {key(f) for fs in picked.values() for f in fs}
+    current = {key(f) for f in findings}
     fps = [(k, v["note"] + ("" if k in current else " (no longer flagged)")) for k, v in sorted(verdicts.items()) if v["verdict"] == "fp"]
     out = [
         "# Reviewed precision on real crates",
