@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 from ferrolens.analyzers.model import CrateInfo
@@ -52,13 +53,8 @@ def _read(manifest: Path) -> dict:
 def stamp(path: Path) -> str:
     """Changes when the crate info of `path` may have changed (for result caches)."""
     manifest = manifest_of(path)
-    if manifest is None:
-        return "-"
-    try:
-        st = manifest.stat()
-    except OSError:
-        return "-"
-    return f"{st.st_mtime_ns}:{st.st_size}"
+    st = _file_stamp(manifest) if manifest is not None else None
+    return f"{st[0]}:{st[1]}" if st else "-"
 
 
 def dependency_names(manifest: dict) -> set[str]:
@@ -91,12 +87,42 @@ def crate_of(path: Path) -> CrateInfo | None:
         lib = (manifest.parent / "src" / "lib.rs").stat().st_mtime_ns
     except OSError:
         lib = 0
-    key = (path, stamp(path), lib)
+    clippy = clippy_config(manifest.parent)
+    key = (path, stamp(path), lib, clippy, _file_stamp(clippy))
     if key not in _INFO:
         if len(_INFO) > 4096:
             _INFO.clear()
-        _INFO[key] = _crate_of(path, manifest)
+        info = _crate_of(path, manifest)
+        if info is not None:
+            try:
+                text = clippy.read_text(encoding="utf-8") if clippy.is_file() else None
+            except (OSError, UnicodeDecodeError):
+                text = None
+                clippy = Path()  # unreadable: no companion edits
+            info = replace(info, clippy_toml=str(clippy) if clippy != Path() else "", clippy_toml_text=text)
+        _INFO[key] = info
     return _INFO[key]
+
+
+CLIPPY_CONFIGS = (".clippy.toml", "clippy.toml")
+
+
+def clippy_config(crate_root: Path) -> Path:
+    """The config file Clippy reads for a crate: like Clippy, the first `.clippy.toml`/`clippy.toml` found
+    at the crate root or above; where none exists, `clippy.toml` beside Cargo.toml."""
+    for folder in (crate_root, *crate_root.parents):
+        for name in CLIPPY_CONFIGS:
+            if (folder / name).is_file():
+                return folder / name
+    return crate_root / "clippy.toml"
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _crate_of(path: Path, manifest: Path) -> CrateInfo | None:

@@ -1,5 +1,7 @@
 """Engine behaviour: hot paths, top-level errors, summary-driven cache invalidation, dropped trees."""
 
+import tomllib
+
 from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import all_rules
@@ -158,3 +160,17 @@ def test_crate_info_is_read_from_the_manifest(tmp_path):
     assert not crate_of(tmp_path / "src" / "bin" / "tool.rs").lib
     (tmp_path / "Cargo.toml").write_text("[package\nname = ")  # broken: no info, no exception
     assert crate_of(tmp_path / "src" / "util.rs") is None
+
+
+def test_disallowed_types_edit_keeps_the_rest_of_the_file():
+    from ferrolens.analyzers.tomledit import add_disallowed_types
+
+    entries = [("std::collections::HashMap", "why")]
+    created = add_disallowed_types(None, entries)
+    assert tomllib.loads(created) == {"disallowed-types": [{"path": "std::collections::HashMap", "reason": "why"}]}
+    old = "# c\nmsrv = '1.70'  # x\n"
+    assert add_disallowed_types(old, entries).startswith(old)
+    assert add_disallowed_types(created, entries) is None  # listed already
+    assert add_disallowed_types("disallowed-types = ['std::collections::HashMap']\n", entries) is None
+    assert add_disallowed_types("broken = [", entries) is None  # never rewrite a file that does not parse
+    assert add_disallowed_types("disallowed-types = 3\n", entries) is None

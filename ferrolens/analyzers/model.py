@@ -47,10 +47,21 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class FileEdit:
+    """A whole-file rewrite of another file (a config the fix belongs with, e.g. clippy.toml): `old` is
+    the text the rule saw (None: the file does not exist yet and is created), `new` replaces it."""
+
+    path: str
+    old: str | None
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
     applicability: Applicability
     message: str
     edits: tuple[Edit, ...]
+    files: tuple[FileEdit, ...] = ()  # edits to other files; only interactive actions carry them
 
     @property
     def is_safe(self) -> bool:
@@ -111,3 +122,7 @@ class CrateInfo:
     dependencies: frozenset[str] = frozenset()  # crate names as code spells them (`rustc_hash`)
     lib: bool = False  # the file is part of the crate's library target (not a proc-macro crate)
     public: bool = False  # ... in a module other crates can name (`pub mod` all the way from lib.rs)
+    # Clippy's config file for this crate: the nearest (.)clippy.toml at or above the crate root, or
+    # where one would be created; its text (None: it does not exist). Empty path: unknown.
+    clippy_toml: str = ""
+    clippy_toml_text: str | None = None

@@ -130,7 +130,10 @@ def _line_end(data: bytes, line_start: int) -> int:
     return end
 
 
-def _units(text: str, encoding: str) -> int:
+def units(text: str, encoding: str) -> int:
+    """The length of `text` counted in `encoding`'s code units."""
+    if encoding == UTF8:
+        return len(text.encode("utf-8", "surrogatepass"))
     if encoding == UTF32:
         return len(text)
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
@@ -192,7 +195,7 @@ class SourceFile:
             prefix = raw.decode("utf-8", "surrogatepass")  # lone surrogates can arrive through JSON
         except UnicodeDecodeError:
             prefix = raw.decode("utf-8", "ignore")  # an offset inside a character
-        return line, _units(prefix, encoding)
+        return line, units(prefix, encoding)
 
     def offset(self, line: int, column: int, encoding: str = UTF8) -> int:
         """Byte offset of (line, column); past-the-end lines and columns are clamped, as LSP asks."""

@@ -8,9 +8,9 @@ from pathlib import Path
 from lsprotocol import types as lsp
 
 from ferrolens import __version__
-from ferrolens.analyzers.model import Edit, Finding, Fix, Severity
+from ferrolens.analyzers.model import Edit, FileEdit, Finding, Fix, Severity
 from ferrolens.analyzers.registry import all_rules
-from ferrolens.analyzers.source import SourceFile
+from ferrolens.analyzers.source import SourceFile, units
 
 SEVERITY = {
     Severity.ERROR: lsp.DiagnosticSeverity.Error,
@@ -85,16 +85,34 @@ def text_edits(src: SourceFile, edits: tuple[Edit, ...] | list[Edit], enc: str) 
     return [lsp.TextEdit(range=to_range(src, e.start, e.end, enc), new_text=e.content) for e in edits]
 
 
-def workspace_edit(uri: str, version: int | None, edits: list[lsp.TextEdit], versioned: bool) -> lsp.WorkspaceEdit:
+def workspace_edit(uri: str, version: int | None, edits: list[lsp.TextEdit], versioned: bool, files: tuple[FileEdit, ...] = (), enc: str = "utf-16") -> lsp.WorkspaceEdit:
+    """Edits to the document, plus whole-file rewrites of other files (`files`); a file to create
+    needs `documentChanges` (the caller offers such fixes only then)."""
     if versioned:
-        return lsp.WorkspaceEdit(
-            document_changes=[
-                lsp.TextDocumentEdit(
-                    text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version), edits=edits
-                )
-            ]
-        )
-    return lsp.WorkspaceEdit(changes={uri: edits})
+        changes: list = [lsp.TextDocumentEdit(text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version), edits=edits)] if edits else []
+        for fe in files:
+            other = Path(fe.path).as_uri()
+            if fe.old is None:
+                changes.append(lsp.CreateFile(uri=other, options=lsp.CreateFileOptions(ignore_if_exists=True)))
+            ident = lsp.OptionalVersionedTextDocumentIdentifier(uri=other, version=None)
+            changes.append(lsp.TextDocumentEdit(text_document=ident, edits=[_whole_file(fe, enc)]))
+        return lsp.WorkspaceEdit(document_changes=changes)
+    out = {uri: edits} if edits else {}
+    out.update({Path(fe.path).as_uri(): [_whole_file(fe, enc)] for fe in files if fe.old is not None})
+    return lsp.WorkspaceEdit(changes=out)
+
+
+def _whole_file(fe: FileEdit, enc: str) -> lsp.TextEdit:
+    old = fe.old or ""
+    last = old.rsplit("\n", 1)[-1]
+    end = lsp.Position(old.count("\n"), units(last, enc))
+    return lsp.TextEdit(range=lsp.Range(lsp.Position(0, 0), end), new_text=fe.new)
+
+
+def can_apply(fx: Fix, create_files: bool) -> bool:
+    """Whether the client can take this fix: creating a file needs `documentChanges` with the
+    `create` resource operation."""
+    return create_files or all(fe.old is not None for fe in fx.files)
 
 
 def fix_action(src, uri, version, f: Finding, diag: lsp.Diagnostic, fx: Fix, enc, versioned, preferred: bool) -> lsp.CodeAction:
@@ -103,7 +121,7 @@ def fix_action(src, uri, version, f: Finding, diag: lsp.Diagnostic, fx: Fix, enc
         kind=lsp.CodeActionKind.QuickFix,
         diagnostics=[diag],
         is_preferred=preferred,
-        edit=workspace_edit(uri, version, text_edits(src, fx.edits, enc), versioned),
+        edit=workspace_edit(uri, version, text_edits(src, fx.edits, enc), versioned, fx.files, enc),
     )
 
 

@@ -84,6 +84,7 @@ class FerrolensServer(LanguageServer):
         self.pull = False
         self.refresh_support = False
         self.versioned_edits = False
+        self.create_files = False  # the client applies CreateFile in a WorkspaceEdit
         self.config_pull = False
         self.progress_support = False
         self.watch_registration = False
@@ -422,6 +423,8 @@ def initialize(ls: FerrolensServer, params: lsp.InitializeParams) -> None:
     ls.pull = _capability(caps, "text_document", "diagnostic") is not None
     ls.refresh_support = bool(_capability(caps, "workspace", "diagnostics", "refresh_support", default=False))
     ls.versioned_edits = bool(_capability(caps, "workspace", "workspace_edit", "document_changes", default=False))
+    ops = _capability(caps, "workspace", "workspace_edit", "resource_operations", default=None) or []
+    ls.create_files = ls.versioned_edits and lsp.ResourceOperationKind.Create in ops
     ls.config_pull = bool(_capability(caps, "workspace", "configuration", default=False))
     ls.progress_support = bool(_capability(caps, "window", "work_done_progress", default=False))
     ls.watch_registration = bool(_capability(caps, "workspace", "did_change_watched_files", "dynamic_registration", default=False))
@@ -606,7 +609,8 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
             if f.fix is not None:
                 actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, f.fix, enc, ls.versioned_edits, f.fix.is_safe))
             for alt in f.alternatives:
-                actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, alt, enc, ls.versioned_edits, False))
+                if convert.can_apply(alt, ls.create_files):
+                    actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, alt, enc, ls.versioned_edits, False))
             actions.append(convert.suppress_action(src, doc.uri, doc.version, f, diag, enc, ls.versioned_edits))
             if f.rule == DUPLICATE_CODE:
                 actions.extend(_go_to_copies(ls, diag))

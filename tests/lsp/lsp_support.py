@@ -21,7 +21,9 @@ def capabilities(encodings=None, pull=False, versioned=True, config=False) -> ls
             publish_diagnostics=lsp.PublishDiagnosticsClientCapabilities(version_support=True),
         ),
         workspace=lsp.WorkspaceClientCapabilities(
-            workspace_edit=lsp.WorkspaceEditClientCapabilities(document_changes=versioned),
+            workspace_edit=lsp.WorkspaceEditClientCapabilities(
+                document_changes=versioned, resource_operations=[lsp.ResourceOperationKind.Create] if versioned else None
+            ),
             configuration=config,
             diagnostics=lsp.DiagnosticWorkspaceClientCapabilities(refresh_support=True) if pull else None,
         ),

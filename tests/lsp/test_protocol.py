@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import subprocess
+import tomllib
+from pathlib import Path
 
 import pytest
 from lsprotocol import types as lsp
@@ -59,7 +63,7 @@ def apply_text_edits(text: str, edits: list[lsp.TextEdit], enc: str) -> str:
 def edits_of(action: lsp.CodeAction, uri: str = URI) -> list[lsp.TextEdit]:
     edit = action.edit
     if edit.document_changes:
-        return [e for dc in edit.document_changes if dc.text_document.uri == uri for e in dc.edits]
+        return [e for dc in edit.document_changes if getattr(dc, "text_document", None) and dc.text_document.uri == uri for e in dc.edits]
     return list(edit.changes[uri])
 
 
@@ -393,3 +397,67 @@ async def test_many_open_documents_keep_serving_after_their_trees_are_freed(clie
     )
     after = await wait_for_diagnostics(client, uris[0], 2)
     assert [d.range.start.line for d in after] == [2]
+
+
+# -- companion edits to another file: std_hash writes Clippy's disallowed-types --------------------
+HASH_SRC = "use std::collections::HashMap;\n\nfn main() {\n    let mut m: HashMap<u32, u32> = HashMap::new();\n    m.insert(1, 2);\n    println!(\"{}\", m.len());\n}\n"
+
+
+def _hash_crate(root: Path, deps: str = '[dependencies]\nrustc-hash = "1"\n') -> str:
+    (root / "src").mkdir(exist_ok=True)
+    (root / "Cargo.toml").write_text(f'[package]\nname = "hashy"\nversion = "0.1.0"\nedition = "2021"\n\n{deps}')
+    (root / "src" / "main.rs").write_text(HASH_SRC)
+    return (root / "src" / "main.rs").as_uri()
+
+
+async def _clippy_action(client, uri):
+    diags = await open_doc(client, HASH_SRC, uri)
+    (diag,) = [d for d in diags if d.code == "std_hash"]
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(lsp.TextDocumentIdentifier(uri), diag.range, lsp.CodeActionContext(diagnostics=[diag]))
+    )
+    return [a for a in actions if "clippy.toml" in a.title]
+
+
+@pytest.mark.parametrize("versioned", [True, False])
+async def test_std_hash_offers_to_create_clippy_toml(client, tmp_path, versioned):
+    await client.initialize_session(lsp.InitializeParams(capabilities=capabilities(["utf-16"], versioned=versioned)))
+    uri = _hash_crate(tmp_path)
+    actions = await _clippy_action(client, uri)
+    if not versioned:
+        assert actions == []  # creating a file needs documentChanges
+        return
+    (action,) = actions
+    assert action.title.startswith("Add clippy.toml: forbid std's HashMap and HashSet") and not action.is_preferred
+    create, edit = action.edit.document_changes
+    target = tmp_path / "clippy.toml"
+    assert isinstance(create, lsp.CreateFile) and create.uri == target.as_uri()
+    assert edit.text_document.uri == target.as_uri()
+    text = apply_text_edits("", edit.edits, "utf-16")
+    assert tomllib.loads(text)["disallowed-types"][0]["path"] == "std::collections::HashMap"
+    target.write_text(text)
+    # Clippy itself enforces what was written (a crate without dependencies, so no registry is needed)
+    if shutil.which("cargo"):
+        (tmp_path / "Cargo.toml").write_text('[package]\nname = "hashy"\nversion = "0.1.0"\nedition = "2021"\n')
+        out = subprocess.run(["cargo", "clippy", "--offline", "--quiet"], cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")})
+        assert out.returncode == 0, out.stderr
+        assert "clippy::disallowed_types" in out.stderr or "disallowed_types" in out.stderr, out.stderr
+
+
+async def test_std_hash_updates_an_existing_clippy_toml_in_place(client, tmp_path):
+    await client.initialize_session(lsp.InitializeParams(capabilities=capabilities(["utf-16"], versioned=False)))
+    uri = _hash_crate(tmp_path)
+    old = "# project lints\nmsrv = \"1.70\"   # oldest supported\n\ndisallowed-types = [\"std::sync::Mutex\"]\ntoo-many-arguments-threshold = 9\n"
+    (tmp_path / ".clippy.toml").write_text(old)
+    (action,) = await _clippy_action(client, uri)
+    assert action.title.startswith("Update .clippy.toml")
+    (edit,) = action.edit.changes[(tmp_path / ".clippy.toml").as_uri()]
+    new = apply_text_edits(old, [edit], "utf-16")
+    data = tomllib.loads(new)
+    assert data["disallowed-types"][0] == "std::sync::Mutex"
+    assert [e["path"] for e in data["disallowed-types"][1:]] == ["std::collections::HashMap", "std::collections::HashSet"]
+    assert new.startswith("# project lints\nmsrv = \"1.70\"   # oldest supported\n") and new.endswith("too-many-arguments-threshold = 9\n")
+    # once the types are listed, the action is not offered again
+    (tmp_path / ".clippy.toml").write_text(new)
+    client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
+    assert await _clippy_action(client, uri) == []

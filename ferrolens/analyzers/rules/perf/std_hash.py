@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, fix
-from ferrolens.analyzers.model import Edit
+from ferrolens.analyzers.model import Applicability, Edit, FileEdit, Fix
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import ancestors, in_test_code
+from ferrolens.analyzers.tomledit import add_disallowed_types
 
 DOCS = """
 ## What it does
@@ -53,6 +56,10 @@ Offered when the crate depends on `rustc-hash` or `fxhash`: the import is replac
 `HashMap` of the file becomes `FxHashMap`, `new()` becomes `default()` and `with_capacity(n)` becomes
 `with_capacity_and_hasher(n, Default::default())`. Files that call other constructors (`from`) get
 the diagnostic without a fix.
+
+A second action (editor only) adds both types to `disallowed-types` in the `clippy.toml` Clippy reads
+for the crate (the nearest one at or above the crate root, else a new one beside `Cargo.toml`),
+keeping the rest of the file as it was.
 """
 
 FAST = {"rustc_hash": "rustc_hash", "fxhash": "fxhash", "ahash": "ahash", "foldhash": "foldhash"}
@@ -139,6 +146,20 @@ def _rewrite(ctx: Context, root: Node, decl: Node, ident: Node, name: str, crate
     return edits
 
 
+def _clippy_companion(ctx: Context, crate: str | None) -> Fix | None:
+    """Write the choice into Clippy's config, so new std maps are caught by `cargo clippy` too."""
+    if ctx.crate is None or not ctx.crate.clippy_toml:
+        return None
+    use = ALTERNATIVE[crate or "rustc_hash"]
+    entries = [(STD[name], f"SipHash is slow for short keys: use {use.format(name=name)} (keep std's for untrusted keys, with an allow)") for name in STD]
+    new = add_disallowed_types(ctx.crate.clippy_toml_text, entries)
+    if new is None:
+        return None
+    verb = "Add" if ctx.crate.clippy_toml_text is None else "Update"
+    name = PurePath(ctx.crate.clippy_toml).name
+    return Fix(Applicability.SAFE, f"{verb} {name}: forbid std's HashMap and HashSet (Clippy disallowed-types)", (), (FileEdit(ctx.crate.clippy_toml, ctx.crate.clippy_toml_text, new),))
+
+
 def check(ctx: Context, root: Node):
     if ctx.src.path and in_test_code(ctx.src, root):
         return
@@ -146,6 +167,7 @@ def check(ctx: Context, root: Node):
     if crate is None and ctx.rule not in ctx.explicit:
         return
     imports = ctx.summary.imports
+    companion = None
     for decl in root.children:
         if decl.type != "use_declaration" or decl.has_error:
             continue
@@ -158,11 +180,13 @@ def check(ctx: Context, root: Node):
                 continue  # every use names its own hasher (`HashMap<K, V, S>`)
             edits = _rewrite(ctx, root, decl, ident, name, crate) if crate in FIXABLE else None
             why = f"this crate already uses `{crate}`" if crate else "std_hash is selected"
+            companion = companion or _clippy_companion(ctx, crate)
             yield ctx.finding(
                 ident,
                 f"std's `{name}` hashes with SipHash, slow for short keys ({why}); use {ALTERNATIVE[crate or 'rustc_hash'].format(name=name)}"
                 " unless its keys come from untrusted input",
                 fix=fix(f"Use `{crate}::Fx{name}` in this file", *edits, safe=False) if edits else None,
+                alternatives=(companion,) if companion else (),
             )
 
 
