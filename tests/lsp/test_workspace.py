@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lsprotocol import types as lsp
 
-from lsp_support import capabilities, wait_for_diagnostics
+from lsp_support import capabilities
 
 ORIGINAL = """pub struct Item {
     pub price: u64,

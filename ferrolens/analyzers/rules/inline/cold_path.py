@@ -19,6 +19,12 @@ same file calls it inside a loop:
 - or it returns `Err(..)` from a straight-line body (no branches or loops), typically after
   formatting a message.
 
+It also flags the other half of the split: in a small function called inside a loop or marked
+`#[inline]`, an `if` block
+or `match` arm of six or more statements that ends by panicking or returning `Err(..)`, where the
+rest of the function is small. That branch is the rare case taking up most of the code (hint, no
+fix: choosing what the outlined function takes and returns is up to you).
+
 Platform stubs (a function under `#[cfg(not(unix))]`, `#[cfg(target_arch = ..)]` and the like, which
 exists only where it is never meant to run) are left alone.
 
@@ -51,8 +57,21 @@ fn bad_record(line: usize, text: &str) -> ParseError {
 }
 ```
 
+For a large error branch inside a small hot function, move the branch into its own function and
+mark that one `#[cold]`:
+```rust
+fn push(&mut self, v: u8) -> Result<(), Error> {
+    if self.len == self.cap {
+        return Err(self.overflow(v)); // #[cold] fn overflow(&self, v: u8) -> Error { ... }
+    }
+    self.buf[self.len] = v;
+    self.len += 1;
+    Ok(())
+}
+```
+
 ## Fix safety
-Safe: both attributes are hints that do not change what the program does.
+Safe: both attributes are hints that do not change what the program does. The split hint has no fix.
 """
 
 PANICS = {"panic", "unreachable", "unimplemented", "todo"}
@@ -93,20 +112,87 @@ def _cold_reason(ctx: Context, fn: Node, body: Node) -> str | None:
     return None
 
 
+SPLIT_MIN = 6  # statements in the rare branch
+HOT_MAX = 6  # statements in the rest of the function
+
+
+def _statements(block: Node) -> list[Node]:
+    """Statements that cost code: not comments, attributes or `debug_assert!`s (gone in release)."""
+    out = []
+    for c in block.named_children:
+        if c.type in ("line_comment", "block_comment", "attribute_item"):
+            continue
+        expr = c.named_children[0] if c.type == "expression_statement" and c.named_child_count else c
+        if expr.type == "macro_invocation" and (macro_name(expr) or "").startswith("debug_assert"):
+            continue
+        out.append(c)
+    return out
+
+
+def _diverges_cold(ctx: Context, block: Node) -> bool:
+    last = _last(block)
+    if last is None:
+        return False
+    if last.type == "return_expression":
+        value = last.named_children[0] if last.named_child_count else None
+        return value is not None and value.type == "call_expression" and path_last(ctx.text(value.child_by_field_name("function"))) == "Err"
+    return last.type == "macro_invocation" and macro_name(last) in PANICS
+
+
+def _rare_branches(ctx: Context, body: Node):
+    """(node to report, its block) for large branches that end the function with an error."""
+    for stmt in _statements(body):
+        expr = stmt.named_children[0] if stmt.type == "expression_statement" and stmt.named_child_count else stmt
+        if expr.type == "if_expression":
+            block = expr.child_by_field_name("consequence")
+            if block is not None and expr.child_by_field_name("alternative") is None:
+                yield expr.child_by_field_name("condition") or expr, block, stmt
+        elif expr.type == "match_expression":
+            for arm in subtree(expr.child_by_field_name("body") or expr):
+                value = arm.child_by_field_name("value") if arm.type == "match_arm" else None
+                if value is not None and value.type == "block":
+                    yield arm.child_by_field_name("pattern") or arm, value, value
+
+
+def _split_hint(ctx: Context, item: Node, body: Node, name: str, why: str):
+    total = sum(1 for n in subtree(body) if n.parent is not None and n.parent.type == "block" and n.is_named and "comment" not in n.type)
+    for at, block, counted in _rare_branches(ctx, body):
+        n = len(_statements(block))
+        inner = sum(1 for x in subtree(counted) if x.parent is not None and x.parent.type == "block" and x.is_named and "comment" not in x.type)
+        if block.has_error or n < SPLIT_MIN or total - inner > HOT_MAX or not _diverges_cold(ctx, block):
+            continue
+        yield ctx.finding(
+            at,
+            f"this branch of `{name}` is a rare error path of {n} statements, most of a function that {why}: "
+            "move it into a `#[cold]` function so the hot path stays small and inlinable (hot/cold split)",
+            severity=Severity.HINT,
+        )
+        return
+
+
 def check(ctx: Context, item: Node):
     body = item.child_by_field_name("body")
     if body is None:
         return
     attrs = [attribute_text(a) for a in outer_attributes(item)]
-    if any(a == "cold" or a.startswith(("inline", "test", "track_caller")) for a in attrs):
+    if any(a == "cold" or a.startswith("test") for a in attrs):
         return
     if any(a.startswith("cfg(") and any(p in a for p in PLATFORM) for a in attrs):
         return
     name = ctx.text(item.child_by_field_name("name"))
-    if name == "main" or name not in ctx.summary.loop_calls or in_test_code(ctx.src, item):
+    if name == "main" or in_test_code(ctx.src, item):
+        return
+    in_loop = name in ctx.summary.loop_calls
+    if not in_loop:
+        if any(a.startswith("inline") and "never" not in a for a in attrs):
+            # an inlined function copies its rare branch into every caller
+            yield from _split_hint(ctx, item, body, name, "is marked `#[inline]`")
         return
     reason = _cold_reason(ctx, item, body)
     if reason is None:
+        yield from _split_hint(ctx, item, body, name, "runs inside a loop")
+        return
+    if any(a.startswith(("inline", "track_caller")) for a in attrs):
         return
     indent = ctx.line_indent(item.start_byte)
     yield ctx.finding(
