@@ -163,10 +163,22 @@ def _dry_selected(settings) -> bool:
     return any(r.name == DUPLICATE_CODE for r in config.selection(settings).rules)
 
 
-def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, diff: bool):
+def _crate_wide(settings) -> bool:
+    from ferrolens import config
+
+    return any(r.crate_wide for r in config.selection(settings).rules)
+
+
+def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, diff: bool, external=None):
+    """Check one file. Crate-wide rules see `external` (the crate's other files); on the first pass it
+    is a recorder, and the report says which names it was asked for (`missed`), so `_check` knows
+    which files need a second pass once every file's type facts are in."""
+    from ferrolens.analyzers.crate_types import CrateTypes, TypeFacts
+    from ferrolens.analyzers.engine import ItemCache
     from ferrolens.analyzers.fix import fix_until_stable
     from ferrolens.analyzers.source import SourceFile
-    from ferrolens.crates import crate_of
+    from ferrolens.analyzers.summary import FileSummary
+    from ferrolens.crates import crate_of, manifest_of
     from ferrolens.files import BOM, check_bytes
     from ferrolens.output import FileReport, finding_json
 
@@ -184,8 +196,11 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     engine = _engine(settings)
     crate = crate_of(path)
     data = loaded.data
+    crate_wide = _crate_wide(settings)
+    if external is None and crate_wide:
+        external = CrateTypes.recorder()
     if fix or diff:
-        new, applied = fix_until_stable(data, lambda d: engine.analyze(SourceFile(d, display), crate=crate), unsafe)
+        new, applied = fix_until_stable(data, lambda d: engine.analyze(SourceFile(d, display), crate=crate, external=external), unsafe)
         if new != data:
             if diff:
                 report.diff = "".join(
@@ -204,7 +219,13 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
                 else:
                     data, report.fixed = new, applied
     src = SourceFile(data, display)
-    report.findings = [finding_json(src, display, f) for f in engine.analyze(src, crate=crate)]
+    cache = ItemCache()
+    report.findings = [finding_json(src, display, f) for f in engine.analyze(src, cache, crate=crate, external=external)]
+    if crate_wide:
+        manifest = manifest_of(path.resolve())
+        report.manifest = str(manifest) if manifest else ""
+        report.facts = TypeFacts.of(display, cache.merged or FileSummary.of(src), src.root, data).to_json()
+        report.missed = sorted(external.missed or ())
     if _dry_selected(settings):
         from ferrolens import config
         from ferrolens.analyzers.dry.fingerprint import fingerprint, is_test_path
@@ -213,6 +234,34 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
         if include_tests or not is_test_path(display):
             report.units = fingerprint(display, data, src.root, include_tests)
     return report
+
+
+def _second_pass(files: list[Path], reports: list, todo_paths: set[int], settings, args) -> None:
+    """Crate-wide rules: once every file's type facts are in, check again (in this process) the files
+    whose rules looked for a type another file of their crate declares, or whose actors' channels
+    meet another file's. Results of the first pass are what the cache keeps, so this step is redone
+    on every run, for those files only."""
+    from ferrolens.analyzers.crate_types import CrateTypes, TypeFacts
+
+    by_crate: dict[str, list[TypeFacts]] = {}
+    for rep in reports:
+        if rep is not None and rep.facts is not None and rep.manifest:
+            by_crate.setdefault(rep.manifest, []).append(TypeFacts.from_json(rep.facts))
+    if not by_crate:
+        return
+    crates = {m: CrateTypes.build(facts) for m, facts in by_crate.items() if len(facts) > 1}
+    for i, rep in enumerate(reports):
+        ct = crates.get(rep.manifest) if rep is not None and rep.facts is not None else None
+        if ct is None:
+            continue
+        own_channels = any(site[2] != "holds" for site in rep.facts["sites"])
+        other_channels = any(site.kind != "holds" and site.path != rep.path for site in ct.sites)
+        if not ((own_channels and other_channels) or ct.knows(n for n in rep.missed if ct.origin.get(n) != rep.path)):
+            continue
+        again = process_file(files[i], rep.path, settings, False, False, False, external=ct)
+        again.units, again.facts, again.missed = rep.units, rep.facts, rep.missed
+        again.fixed, again.diff, again.first_pass = rep.fixed, rep.diff, rep.findings
+        reports[i] = again
 
 
 def _units_from_json(path: Path, display: str, raw: dict):
@@ -387,6 +436,8 @@ def _check(args) -> int:
             hit = cache.get(name)
             if key and hit and hit.get("key") == key:
                 reports[i] = rep = FileReport(name, hit["findings"], hit.get("problem"))
+                if hit.get("crate"):
+                    rep.manifest, rep.facts, rep.missed = hit["crate"]
                 if hit.get("units") is not None:
                     rep.units = _units_from_json(p, name, hit["units"])
                     if rep.units is None:
@@ -413,6 +464,8 @@ def _check(args) -> int:
             reports[i] = process_file(*item)
             progress.step()
     progress.close()
+    if _crate_wide(settings):
+        _second_pass(files, reports, todo_paths={i for i, _ in todo}, settings=settings, args=args)
     done = [r for r in reports if r is not None]
 
     # duplicate_code reads every file: its findings are reused from the cache only when no file changed
@@ -427,7 +480,13 @@ def _check(args) -> int:
 
     if use_cache:
         new_cache = {
-            rep.path: {"key": key, "findings": rep.findings, "problem": rep.problem, "units": rep.units.to_json() if rep.units is not None else None}
+            rep.path: {
+                "key": key,
+                "findings": rep.first_pass if rep.first_pass is not None else rep.findings,
+                "problem": rep.problem,
+                "units": rep.units.to_json() if rep.units is not None else None,
+                "crate": [rep.manifest, rep.facts, rep.missed] if rep.facts is not None else None,
+            }
             for key, rep in zip(keys, done)
             if key is not None and not rep.io_error
         }

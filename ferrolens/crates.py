@@ -167,3 +167,26 @@ def _publicly_reachable(root: Path, lib_path: str, rel: str) -> bool:
         base = root / "src" / Path(*parts[: i + 1])
         parent = base.with_suffix(".rs") if base.with_suffix(".rs").is_file() else base / "mod.rs"
     return True
+
+
+def facts_of_paths(paths: list[tuple[str, str]], max_size: int = 1 << 62) -> list:
+    """The type facts (crate_types.TypeFacts) of files read from disk, named by `paths`' second item;
+    None for a file that cannot be read, is not UTF-8 or is too large. Runs in worker processes."""
+    from ferrolens.analyzers.crate_types import TypeFacts
+    from ferrolens.analyzers.source import SourceFile
+    from ferrolens.analyzers.summary import FileSummary
+    from ferrolens.files import check_bytes
+
+    out = []
+    for path, key in paths:
+        try:
+            loaded = check_bytes(Path(path).read_bytes(), max_size)
+        except OSError:
+            out.append(None)
+            continue
+        if loaded.data is None:
+            out.append(None)
+            continue
+        src = SourceFile(loaded.data, key)
+        out.append(TypeFacts.of(key, FileSummary.of(src), src.root, loaded.data))
+    return out

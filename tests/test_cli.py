@@ -281,3 +281,29 @@ def test_cross_file_duplicate_action_compiles_and_keeps_output(demo: Path):
     assert build_and_run() == before
     after = json.loads(run("check", "--no-cache", "--output-format", "json", cwd=demo).stdout)
     assert not [f for f in after if f["rule"] == "duplicate_code"]
+
+
+CRATE = ROOT / "tests" / "fixtures" / "crates" / "actors"
+
+
+def test_crate_wide_rules_follow_types_into_other_files(tmp_path: Path):
+    """large_enum_variant sizes a type declared in another file; bounded_channel_cycle connects actors
+    of two files, each finding pointing at the other file; the cached re-run says the same."""
+    crate = tmp_path / "actors"
+    shutil.copytree(CRATE, crate)
+    for attempt in range(2):  # the second run reads the cache
+        out = run("check", "--select", "large_enum_variant,bounded_channel_cycle", "--output-format", "json", str(crate))
+        assert out.returncode == 1, out.stderr
+        found = {(Path(f["path"]).name, f["start"]["line"], f["rule"]): f for f in json.loads(out.stdout)}
+        assert sorted(found) == [
+            ("main.rs", 8, "large_enum_variant"),
+            ("main.rs", 20, "bounded_channel_cycle"),
+            ("referee.rs", 7, "bounded_channel_cycle"),
+        ], attempt
+        (rel,) = found[("main.rs", 20, "bounded_channel_cycle")]["related"]
+        assert Path(rel["path"]).name == "referee.rs" and rel["start"]["line"] == 7
+    # the type shrinks in its own file: the enum in the other file is no longer flagged
+    types = crate / "src" / "types.rs"
+    types.write_text(types.read_text().replace("[u8; 256]", "[u8; 4]"))
+    out = run("check", "--select", "large_enum_variant", "--output-format", "json", str(crate))
+    assert json.loads(out.stdout) == []

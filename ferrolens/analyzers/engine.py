@@ -121,8 +121,9 @@ class Engine:
         self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
 
     # -- public ------------------------------------------------------------------------------------
-    def analyze(self, src: SourceFile, cache: ItemCache | None = None, crate: CrateInfo | None = None) -> list[Finding]:
-        """Findings of `src`; `crate` is what its Cargo.toml says (dependencies, library or not)."""
+    def analyze(self, src: SourceFile, cache: ItemCache | None = None, crate: CrateInfo | None = None, external=None) -> list[Finding]:
+        """Findings of `src`; `crate` is what its Cargo.toml says (dependencies, library or not) and
+        `external` the types of the crate's other files (crate_types.CrateTypes), when known."""
         if cache is None:
             cache = ItemCache()
         if cache.selection != (self.selection.fingerprint(), crate):
@@ -191,6 +192,9 @@ class Engine:
             for s in new_summaries.values():
                 merged.merge(s)
             cache.merged, cache.digest = merged, merged.digest()
+        if cache.merged.external is not external:
+            cache.merged.external = external
+            cache.digest = cache.merged.digest()
         summary, digest = cache.merged, cache.digest
         ctx = Context(src, lambda: summary, self.workspace or CloneIndex(self.dry), cache.fingerprints, crate, self.selection.explicit)
 

@@ -196,6 +196,12 @@ def layout_of(text: str, resolve: Resolver | None = None, consts: dict[str, str]
     return None
 
 
+def local_name(imports: dict[str, str], name: str) -> bool:
+    """`name` may be a type of this crate: not imported, or imported through crate/self/super."""
+    full = imports.get(name)
+    return full is None or full.startswith(("crate::", "self::", "super::"))
+
+
 def file_resolver(summary) -> Resolver:
     """Layouts of the structs, enums and aliases a file declares (its FileSummary)."""
     fields_of: dict[str, list[str]] = {}
@@ -211,8 +217,14 @@ def file_resolver(summary) -> Resolver:
         out: Layout | None = None
         if name in summary.aliases:
             out = layout_of(summary.aliases[name], resolve, consts, depth)
-        elif name in summary.opaque or name not in summary.types:
+        elif name in summary.opaque:
             out = None
+        elif name not in summary.types:
+            # declared in another file of the crate, perhaps (read only now: a file that declares
+            # everything it uses never depends on the others)
+            ext = summary.external
+            if ext is not None and local_name(summary.imports, name):
+                out = ext.layout(name, depth)
         elif name in summary.variants:
             variants = [[layout_of(t, resolve, consts, depth) for t in fields] for _v, fields in summary.variants[name]]
             if not any(f is None for v in variants for f in v):

@@ -54,6 +54,8 @@ class Rule:
     # an assist: its findings are never shown as diagnostics nor reported by `check`; the editor offers
     # their fixes as refactoring code actions where the cursor is (like rust-analyzer's assists)
     assist: bool = False
+    # reads the types of the crate's other files (ctx.summary.external): `check` gathers them first
+    crate_wide: bool = False
 
     def docs_markdown(self) -> str:
         head = [f"# {self.name}", "", f"*{self.summary}*", ""]

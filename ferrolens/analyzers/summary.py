@@ -7,6 +7,7 @@ per item and merged, so the engine can cache item summaries like findings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, QueryCursor
@@ -18,8 +19,8 @@ class FileSummary:
     methods: dict[tuple[str, str], str] = field(default_factory=dict)  # (impl type, method) -> return type
     fields: dict[tuple[str, str], str] = field(default_factory=dict)  # (struct, field) -> type text
     const_fns: set[str] = field(default_factory=set)  # `name` and `Owner::name` of const fns: cheap to call
-    # names of functions and methods called inside a loop body (hot-path evidence; not in the digest,
-    # since findings are marked hot after caching)
+    # names of functions and methods called inside a loop body (hot-path evidence: findings are marked
+    # hot after caching; cold_path reads it, so it is a part of the digest like the others)
     loop_calls: set[str] = field(default_factory=set)
     consts: dict[str, str] = field(default_factory=dict)  # const NAME -> its value's text
     _digests: dict[str, int] = field(default_factory=dict, repr=False, compare=False)  # part -> digest, memoised
@@ -31,6 +32,10 @@ class FileSummary:
     variants: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
     opaque: set[str] = field(default_factory=set)  # generic or `#[repr(..)]` types: no layout is guessed
     crates: set[str] = field(default_factory=set)  # the runtimes/hashers of WATCHED_CRATES the file's paths name
+    # the types of the crate's other files (crate_types.CrateTypes), set by the engine's caller; not
+    # merged from items, read only when the file does not declare a name itself
+    external: object = None
+    asserted: set[str] = field(default_factory=set)  # types whose size a `const` asserts (`size_of::<T>()`)
 
     def merge(self, other: "FileSummary") -> None:
         self._digests.clear()
@@ -47,14 +52,17 @@ class FileSummary:
         self.variants.update(other.variants)
         self.opaque |= other.opaque
         self.crates |= other.crates
+        self.asserted |= other.asserted
 
     def signature(self) -> tuple:
         """Everything the merge carries: the digest, plus the loop calls it leaves out."""
         return self.digest(), tuple(sorted(self.loop_calls))
 
-    PARTS = ("functions", "methods", "fields", "const_fns", "consts", "types", "iterators", "imports", "aliases", "variants", "opaque", "crates")
+    PARTS = ("functions", "methods", "fields", "const_fns", "consts", "types", "iterators", "imports", "aliases", "variants", "opaque", "crates", "loop_calls", "asserted", "external")
 
     def part_digest(self, name: str) -> int:
+        if name == "external":
+            return getattr(self.external, "digest", 0)
         d = self._digests.get(name)
         if d is None:
             value = getattr(self, name)
@@ -173,6 +181,7 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
         value = item.child_by_field_name("value")
         if value is not None:
             out.consts[_text(data, item.child_by_field_name("name"))] = _text(data, value)
+            out.asserted = set(_SIZE_OF.findall(_text(data, value)))
     elif item.type == "type_item":
         if item.child_by_field_name("type_parameters") is None:
             out.aliases[_text(data, item.child_by_field_name("name"))] = _text(data, item.child_by_field_name("type"))
@@ -204,6 +213,9 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
                     fname = _text(data, decl.child_by_field_name("name"))
                     out.fields[(name, fname)] = _text(data, decl.child_by_field_name("type"))
     return out
+
+
+_SIZE_OF = re.compile(r"size_of\s*::\s*<\s*([A-Za-z_][A-Za-z0-9_]*)\s*>")
 
 
 def _opaque(item: Node, data: bytes) -> bool:

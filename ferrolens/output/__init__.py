@@ -18,6 +18,12 @@ class FileReport:
     diff: str = ""
     io_error: bool = False  # the file could not be read or written (exit code 2)
     units: object = None  # its clone fingerprints (FileUnits), for the workspace-wide duplicate_code
+    # for the crate-wide rules: the manifest of its crate, its type facts (TypeFacts JSON) and the type
+    # names its rules looked for but the file does not declare
+    manifest: str = ""
+    facts: dict | None = None
+    missed: list[str] = field(default_factory=list)
+    first_pass: list[dict] | None = None  # the findings before the second pass (what the cache keeps)
 
 
 def _pos(src: SourceFile, offset: int) -> dict:

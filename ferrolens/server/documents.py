@@ -25,6 +25,8 @@ class Document:
     analyzed: tuple | None = None  # (version, config generation) the findings belong to
     task: object = None  # the pending analysis (asyncio.Task)
     key: str = ""  # its name in the workspace clone index (a path relative to the workspace folder)
+    manifest: str = ""  # its crate's Cargo.toml, when the crate-wide rules are on
+    facts_digest: int | None = None  # the summary digest its type facts were last given for
     # duplicate_code runs off the keystroke path: its findings as of the last run, the byte edits made
     # since (start, old end, new end), which shift them until the next run, and its own cache
     dry_findings: list[Finding] = field(default_factory=list)

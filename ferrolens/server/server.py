@@ -21,8 +21,10 @@ from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.fix import non_overlapping
 from ferrolens.analyzers.registry import all_rules, is_assist
 from ferrolens.analyzers.rules.dry.duplicate_code import findings as duplicate_code_findings
-from ferrolens.crates import crate_of
+from ferrolens.analyzers.crate_types import TypeFacts
+from ferrolens.crates import crate_of, manifest_of
 from ferrolens.server import convert
+from ferrolens.server.crate_index import CrateIndex
 from ferrolens.server.documents import Document, apply_changes, open_document, shift_findings
 from ferrolens.server.workspace import Workspace
 
@@ -94,6 +96,8 @@ class FerrolensServer(LanguageServer):
         self.fast_pending = 0  # keystroke analyses scheduled and not yet published
         self.initialized = False
         self._reported: set[tuple[str, str]] = set()
+        # the types of the open documents' crates, for the crate-wide rules
+        self.crate_index = CrateIndex(lambda p: self.project.key(p.as_uri()), self._crate_changed, self.settings.max_file_size)
 
     # -- settings ----------------------------------------------------------------------------------
     @property
@@ -136,6 +140,25 @@ class FerrolensServer(LanguageServer):
     @property
     def dry_enabled(self) -> bool:
         return self.dry_engine is not None
+
+    @property
+    def crate_wide(self) -> bool:
+        return any(r.crate_wide for r in self.engine.selection.rules)
+
+    def _crate_changed(self, manifest: str, but: Document | None = None) -> None:
+        """The types of a crate changed (a declaration edited in one of its files, or its files read
+        from disk): re-analyse its other open documents."""
+        docs = [d for d in self.documents.values() if d.manifest == manifest and d is not but]
+        if not docs:
+            return
+        for d in docs:
+            d.analyzed = None
+        if self.pull:
+            if self.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for d in docs:
+            self.schedule(d)
 
     # -- the workspace index -----------------------------------------------------------------------
     def start_indexing(self) -> None:
@@ -314,7 +337,19 @@ class FerrolensServer(LanguageServer):
             doc.findings = []
         else:
             try:
-                doc.findings = self.engine.analyze(doc.src, doc.cache, self.crate_of(doc.uri))
+                external = None
+                if self.crate_wide:
+                    path = to_fs_path(doc.uri) if doc.uri.startswith("file:") else None
+                    manifest = manifest_of(Path(path).resolve()) if path else None
+                    doc.manifest = str(manifest) if manifest else ""
+                    self.crate_index.max_size = self.settings.max_file_size
+                    external = self.crate_index.external(doc.manifest) if doc.manifest else None
+                doc.findings = self.engine.analyze(doc.src, doc.cache, self.crate_of(doc.uri), external)
+                if external is not None and doc.cache.merged is not None and doc.cache.digest != doc.facts_digest:
+                    # its declarations changed: the crate's other open documents may see them
+                    doc.facts_digest = doc.cache.digest
+                    if self.crate_index.set_open(doc.manifest, TypeFacts.of(doc.key, doc.cache.merged, doc.src.root, doc.src.data)):
+                        self._crate_changed(doc.manifest, but=doc)
             except Exception:  # the engine itself failed: log it, keep serving
                 log.exception("analysis of %s failed", doc.uri)
                 self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=f"ferrolens: analysis of {doc.uri} failed; see the server log"))
@@ -473,9 +508,18 @@ async def initialized(ls: FerrolensServer, params: lsp.InitializedParams) -> Non
 def did_change_watched_files(ls: FerrolensServer, params: lsp.DidChangeWatchedFilesParams) -> None:
     """A Rust file changed on disk (another tool, a git checkout): closed files are read again; an open
     document keeps the editor's text."""
+    open_keys = {d.key for d in ls.documents.values()}
+    by_crate: dict[str, list] = {}
+    for change in params.changes:
+        path = to_fs_path(change.uri) if change.uri.endswith(".rs") else None
+        key = ls.project.key(change.uri)
+        manifest = manifest_of(Path(path).resolve()) if path and key not in open_keys else None
+        if manifest is not None:
+            by_crate.setdefault(str(manifest), []).append((Path(path), key))
+    for manifest, files in by_crate.items():
+        ls.crate_index.refresh(manifest, files)
     if not ls.dry_enabled:
         return
-    open_keys = {d.key for d in ls.documents.values()}
     affected: set[str] = set()
     for change in params.changes:
         if not change.uri.endswith(".rs"):
@@ -546,6 +590,10 @@ def did_close(ls: FerrolensServer, params: lsp.DidCloseTextDocumentParams) -> No
     doc = ls.documents.pop(params.text_document.uri, None)
     if doc is not None and doc.task is not None:
         doc.task.cancel()
+    if doc is not None and doc.manifest:
+        path = to_fs_path(doc.uri)
+        if path:
+            ls.crate_index.close(doc.manifest, Path(path), doc.key)
     ls.dry_queue.pop(params.text_document.uri, None)
     if not ls.pull:
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))

@@ -203,3 +203,37 @@ async def test_go_to_the_other_copy(client, tmp_path: Path):
     shown = client.shown_documents  # pytest-lsp answers window/showDocument and records it
     assert shown and shown[0].uri == (tmp_path / "src" / "report.rs").as_uri()
     assert shown[0].selection.start.line == 2
+
+
+CRATE = Path(__file__).resolve().parents[1] / "fixtures" / "crates" / "actors"
+
+
+async def test_crate_wide_rules_see_the_other_files_and_follow_their_edits(client, tmp_path: Path):
+    import shutil
+
+    crate = tmp_path / "actors"
+    shutil.copytree(CRATE, crate)
+    await start(client, crate)
+    main = crate / "src" / "main.rs"
+    uri = main.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "rust", 1, main.read_text())))
+
+    def codes(diags):
+        return sorted((d.code, d.range.start.line) for d in diags if d.code in ("large_enum_variant", "bounded_channel_cycle"))
+
+    # once the crate's files are read (in the background), Big's size and the referee's channels are known
+    diags = await wait_for(client, uri, lambda d: codes(d) == [("bounded_channel_cycle", 19), ("large_enum_variant", 7)])
+    cycle = next(d for d in diags if d.code == "bounded_channel_cycle")
+    (rel,) = cycle.related_information
+    assert rel.location.uri == (crate / "src" / "referee.rs").as_uri() and rel.location.range.start.line == 6
+    # shrink Big in its own file, unsaved: the enum in main.rs is no longer flagged
+    types = crate / "src" / "types.rs"
+    turi = types.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(turi, "rust", 1, types.read_text())))
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(uri=turi, version=2),
+            [lsp.TextDocumentContentChangeWholeDocument(text=types.read_text().replace("[u8; 256]", "[u8; 4]"))],
+        )
+    )
+    await wait_for(client, uri, lambda d: codes(d) == [("bounded_channel_cycle", 19)])

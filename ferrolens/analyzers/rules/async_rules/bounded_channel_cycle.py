@@ -5,10 +5,9 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context
-from ferrolens.analyzers.layout import split_args
+from ferrolens.analyzers.crate_types import FieldSite, actor_sites
 from ferrolens.analyzers.model import Related
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.summary import resolve_path
 
 DOCS = """
 ## What it does
@@ -38,47 +37,37 @@ struct Player { moves: mpsc::Receiver<Move>, referee: mpsc::Sender<Verdict> }
 struct Referee { verdicts: mpsc::Receiver<Verdict>, player: mpsc::UnboundedSender<Move> }
 ```
 
+Actors and handles declared in other files of the crate are connected too (through their type
+names); the finding sits on the field in the file at hand, with the other file's field as related
+information.
+
 ## Limits
-Only actors and handles declared in the same file are connected, and a sender used only with
-`try_send` is not told apart from one used with `send().await`.
+A sender used only with `try_send` is not told apart from one used with `send().await`, and a
+message type declared under the same name in two files is treated as one.
 """
-
-SENDER = "tokio::sync::mpsc::Sender"
-RECEIVER = "tokio::sync::mpsc::Receiver"
-
-
-def _channel(imports: dict[str, str], ty: str) -> tuple[str, str] | None:
-    """("Sender"|"Receiver", message type) for a tokio mpsc field type."""
-    ty = "".join(ty.split())
-    if "<" not in ty or not ty.endswith(">"):
-        return None
-    head, args = ty[: ty.index("<")], ty[ty.index("<") + 1 : -1]
-    full = resolve_path(imports, head)
-    parts = split_args(args)
-    if full in (SENDER, RECEIVER) and len(parts) == 1:
-        return full.rsplit("::", 1)[-1], parts[0]
-    return None
-
 
 def check(ctx: Context, root: Node):
     summary = ctx.summary
-    imports = summary.imports
+    local = actor_sites(summary)
+    if not local:
+        return
+    ext = summary.external
+    # the crate's other files, when known
+    sites = local + [s for s in getattr(ext, "sites", ()) if s.path != ctx.src.path]
     receives: dict[str, set[str]] = {}  # message type -> the actor structs receiving it
-    sends: dict[str, list[tuple[str, str]]] = {}  # struct -> [(message type, field)]
-    holds: dict[str, list[tuple[str, str]]] = {}  # struct -> [(held struct, field)]
-    for (owner, field), ty in summary.fields.items():
-        ch = _channel(imports, ty)
-        if ch is not None:
-            if ch[0] == "Receiver":
-                receives.setdefault(ch[1], set()).add(owner)
-            else:
-                sends.setdefault(owner, []).append((ch[1], field))
-        elif "".join(ty.split()) in summary.types:
-            holds.setdefault(owner, []).append(("".join(ty.split()), field))
+    sends: dict[str, list[tuple[str, FieldSite]]] = {}  # struct -> [(message type, its sender field)]
+    holds: dict[str, list[tuple[str, FieldSite]]] = {}  # struct -> [(held struct, field)]
+    for site in sites:
+        if site.kind == "Receiver":
+            receives.setdefault(site.message, set()).add(site.owner)
+        elif site.kind == "Sender":
+            sends.setdefault(site.owner, []).append((site.message, site))
+        else:
+            holds.setdefault(site.owner, []).append((site.message, site))
     if not receives:
         return
 
-    def targets(actor: str) -> list[tuple[str, str]]:
+    def targets(actor: str) -> list[tuple[str, FieldSite]]:
         """(actor sent to, field of `actor` holding the sender or the handle)."""
         out = [(r, f) for m, f in sends.get(actor, []) for r in sorted(receives.get(m, ()))]
         for held, f in holds.get(actor, []):
@@ -90,15 +79,20 @@ def check(ctx: Context, root: Node):
     for m in ctx.matches("(struct_item name: (type_identifier) @name body: (field_declaration_list (field_declaration name: (field_identifier) @field) @decl))", root):
         decls[(ctx.text(m["name"][0]), ctx.text(m["field"][0]))] = m["decl"][0]
     for a, outs in sorted(edges.items()):
-        for b, field in outs:
-            if b == a:
+        for b, site in outs:
+            node = decls.get((a, site.field)) if not site.path else None
+            if b == a or node is None:
                 continue
             back = [f for c, f in edges.get(b, []) if c == a]
-            node = decls.get((a, field))
-            if not back or node is None:
+            if not back:
                 continue
-            other = decls.get((b, back[0]))
-            related = [Related(other.start_byte, other.end_byte, f"`{b}` sends back to `{a}` here")] if other is not None else []
+            other = back[0]
+            note = f"`{b}` sends back to `{a}` here"
+            if other.path:
+                related = [Related(other.line, other.line, note, other.path)]
+            else:
+                decl = decls.get((b, other.field))
+                related = [Related(decl.start_byte, decl.end_byte, note)] if decl is not None else []
             yield ctx.finding(
                 node,
                 f"`{a}` and `{b}` send to each other over bounded channels: when both queues are full, each waits on the"
@@ -117,4 +111,5 @@ RULE = Rule(
     source="https://ryhl.io/blog/actors-with-tokio/",
     scope="file",
     needles=(b"Sender",),
+    crate_wide=True,
 )

@@ -127,4 +127,5 @@ RULE = Rule(
     clippy="large_types_passed_by_value",
     source="https://nnethercote.github.io/perf-book/type-sizes.html",
     node_types=frozenset({"function_item"}),
+    crate_wide=True,
 )

@@ -120,4 +120,5 @@ RULE = Rule(
     clippy="large_enum_variant",
     source="https://nnethercote.github.io/perf-book/type-sizes.html",
     node_types=frozenset({"enum_item"}),
+    crate_wide=True,
 )
