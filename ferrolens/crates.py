@@ -110,11 +110,19 @@ CLIPPY_CONFIGS = (".clippy.toml", "clippy.toml")
 def clippy_config(crate_root: Path) -> Path:
     """The config file Clippy reads for a crate: like Clippy, the first `.clippy.toml`/`clippy.toml` found
     at the crate root or above; where none exists, `clippy.toml` beside Cargo.toml."""
+    hit = _CLIPPY.get(crate_root)
+    if hit is not None and (hit.is_file() or hit == crate_root / "clippy.toml"):
+        return hit  # a found file that still exists, or the default (which Clippy would read first)
+    found = crate_root / "clippy.toml"
     for folder in (crate_root, *crate_root.parents):
-        for name in CLIPPY_CONFIGS:
-            if (folder / name).is_file():
-                return folder / name
-    return crate_root / "clippy.toml"
+        if any((folder / name).is_file() for name in CLIPPY_CONFIGS):
+            found = next(folder / name for name in CLIPPY_CONFIGS if (folder / name).is_file())
+            break
+    _CLIPPY[crate_root] = found
+    return found
+
+
+_CLIPPY: dict[Path, Path] = {}
 
 
 def _file_stamp(path: Path) -> tuple[int, int] | None:
