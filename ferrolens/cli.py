@@ -163,6 +163,24 @@ def _dry_selected(settings) -> bool:
     return any(r.name == DUPLICATE_CODE for r in config.selection(settings).rules)
 
 
+def _process_manifest(path: Path, display: str, data: bytes, settings, report):
+    """The `build` rules on a Cargo.toml; the package's sources are read for the rules that need them."""
+    from ferrolens import config
+    from ferrolens.analyzers.manifest import Manifest, analyze_manifest
+    from ferrolens.analyzers.source import SourceFile
+    from ferrolens.output import finding_json
+    from ferrolens.packages import package_of
+
+    rules = [r for r in config.selection(settings).rules if r.scope in ("manifest", "toml")]
+    if not rules:
+        return report
+    manifest = Manifest(data, display)
+    src = SourceFile(data, display, tree=manifest.tree)
+    report.findings = [finding_json(src, display, f) for f in analyze_manifest(manifest, package_of(path), rules)]
+    report.uncached = True  # its findings depend on every source file of the package
+    return report
+
+
 def _crate_wide(settings) -> bool:
     from ferrolens import config
 
@@ -193,6 +211,8 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     if loaded.data is None:
         report.problem = loaded.problem
         return report
+    if path.name == "Cargo.toml":
+        return _process_manifest(path, display, loaded.data, settings, report)
     engine = _engine(settings)
     crate = crate_of(path)
     data = loaded.data
@@ -405,7 +425,7 @@ def _check(args) -> int:
     for w in warnings:
         print(f"ferrolens: warning: {w}", file=sys.stderr)
     cwd = Path.cwd()
-    files = list(walk(paths))
+    files = [p for p in walk(paths, (".rs", "Cargo.toml")) if p.suffix == ".rs" or p.name == "Cargo.toml"]
 
     def display(p: Path) -> str:
         try:
@@ -488,7 +508,7 @@ def _check(args) -> int:
                 "crate": [rep.manifest, rep.facts, rep.missed] if rep.facts is not None else None,
             }
             for key, rep in zip(keys, done)
-            if key is not None and not rep.io_error
+            if key is not None and not rep.io_error and not rep.uncached
         }
         if _dry_selected(settings):
             new_cache[DRY_CACHE_KEY] = {"files": sorted(r.path for r in done), "findings": dry}

@@ -307,3 +307,14 @@ def test_crate_wide_rules_follow_types_into_other_files(tmp_path: Path):
     types.write_text(types.read_text().replace("[u8; 256]", "[u8; 4]"))
     out = run("check", "--select", "large_enum_variant", "--output-format", "json", str(crate))
     assert json.loads(out.stdout) == []
+
+
+def test_check_reads_cargo_toml(tmp_path: Path):
+    crate = tmp_path / "deps"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "build" / "unused_dependency" / "crate", crate, ignore=shutil.ignore_patterns("Cargo.fixed.toml"))
+    out = run("check", "--select", "build", "--output-format", "json", str(crate))
+    found = sorted((Path(f["path"]).name, f["start"]["line"], f["rule"]) for f in json.loads(out.stdout))
+    assert found == [("Cargo.toml", n, "unused_dependency") for n in (8, 16, 21, 25)]
+    (crate / "Cargo.toml").write_text("[package\nname = 1\n")
+    out = run("check", "--select", "build", str(crate))
+    assert out.returncode == 1 and "manifest_syntax" in out.stdout and "Traceback" not in out.stderr

@@ -29,3 +29,18 @@ def add_disallowed_types(text: str | None, entries: list[tuple[str, str]]) -> st
         table.update({"path": path, "reason": reason})
         current.append(table)
     return tomlkit.dumps(doc)
+
+
+def has_table(text: str, path: tuple[str, ...]) -> bool:
+    """Whether the TOML `text` defines the table `path` (as a header, a dotted key or inline)."""
+    import tomllib
+
+    try:
+        cur = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return True  # unknown: never write into a file that does not parse
+    for p in path:
+        if not isinstance(cur, dict) or p not in cur:
+            return False
+        cur = cur[p]
+    return True

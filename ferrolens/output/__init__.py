@@ -23,6 +23,7 @@ class FileReport:
     manifest: str = ""
     facts: dict | None = None
     missed: list[str] = field(default_factory=list)
+    uncached: bool = False  # never reused from the cache (a Cargo.toml: it depends on the sources)
     first_pass: list[dict] | None = None  # the findings before the second pass (what the cache keeps)
 
 

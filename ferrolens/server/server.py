@@ -22,7 +22,9 @@ from ferrolens.analyzers.fix import non_overlapping
 from ferrolens.analyzers.registry import all_rules, is_assist
 from ferrolens.analyzers.rules.dry.duplicate_code import findings as duplicate_code_findings
 from ferrolens.analyzers.crate_types import TypeFacts
+from ferrolens.analyzers.manifest import Manifest, analyze_manifest
 from ferrolens.crates import crate_of, manifest_of
+from ferrolens.packages import package_of
 from ferrolens.server import convert
 from ferrolens.server.crate_index import CrateIndex
 from ferrolens.server.documents import Document, apply_changes, open_document, shift_findings
@@ -67,6 +69,7 @@ INDEX_STATUS = "$/ferrolens/indexStatus"  # {indexing, done, total[, seconds]}: 
 KEEP_TREES = 16
 DUPLICATE_CODE = "duplicate_code"
 DRY_DELAY = 0.3  # seconds a document must be quiet before duplicate_code runs on it again
+MANIFEST_DELAY = 1.0  # seconds of quiet in the Rust sources before open Cargo.toml files are checked again
 INVALIDATE_DELAY = 0.1  # seconds before an open file whose clones changed elsewhere is re-run
 PULL_WAIT_FOR_INDEX = 2.0  # seconds a first pull may wait for the start-up index (clients without refresh)  # documents whose parse tree stays in memory between analyses
 
@@ -97,6 +100,7 @@ class FerrolensServer(LanguageServer):
         self.initialized = False
         self._reported: set[tuple[str, str]] = set()
         # the types of the open documents' crates, for the crate-wide rules
+        self._manifest_timer: asyncio.TimerHandle | None = None
         self.crate_index = CrateIndex(lambda p: self.project.key(p.as_uri()), self._crate_changed, self.settings.max_file_size)
 
     # -- settings ----------------------------------------------------------------------------------
@@ -282,7 +286,7 @@ class FerrolensServer(LanguageServer):
             self.invalidate(others)
 
     def dry_findings(self, doc: Document) -> list:
-        if self.dry_engine is None:
+        if self.dry_engine is None or doc.kind != "rust":
             return []
         if doc.dry_edits is None:
             if self.pull:
@@ -335,6 +339,8 @@ class FerrolensServer(LanguageServer):
             return
         if doc.src is None:
             doc.findings = []
+        elif doc.kind == "manifest":
+            doc.findings = self.analyze_manifest(doc)
         else:
             try:
                 external = None
@@ -356,6 +362,44 @@ class FerrolensServer(LanguageServer):
                 doc.findings = []
         doc.analyzed = state
         self._keep_tree(doc)
+
+    def analyze_manifest(self, doc: Document) -> list:
+        """The `build` rules on an open Cargo.toml, with the package's sources (open documents as the
+        editor has them)."""
+        rules = [r for r in self.engine.selection.rules if r.scope in ("manifest", "toml")]
+        path = to_fs_path(doc.uri) if doc.uri.startswith("file:") else None
+        if not rules:
+            return []
+        try:
+            manifest = Manifest(doc.src.data, doc.key)
+            package = None
+            if path:
+                overrides = {}
+                for d in self.documents.values():
+                    p = to_fs_path(d.uri) if d.kind == "rust" and d.src is not None and d.uri.startswith("file:") else None
+                    if p:
+                        overrides[Path(p).resolve()] = d.src.data.decode("utf-8", "replace")
+                package = package_of(Path(path), overrides)
+            return analyze_manifest(manifest, package, rules)
+        except Exception:
+            log.exception("the Cargo.toml rules failed on %s", doc.uri)
+            return []
+
+    def sources_changed(self) -> None:
+        """A Rust document changed: the open Cargo.toml files see it once typing pauses."""
+        if not any(d.kind == "manifest" for d in self.documents.values()):
+            return
+        if self._manifest_timer is not None:
+            self._manifest_timer.cancel()
+
+        def rerun() -> None:
+            self._manifest_timer = None
+            for d in self.documents.values():
+                if d.kind == "manifest":
+                    d.analyzed = None
+                    self.schedule(d)
+
+        self._manifest_timer = asyncio.get_event_loop().call_later(MANIFEST_DELAY, rerun)
 
     def crate_of(self, uri: str):
         """The crate info of a document on disk (None for unsaved or non-file documents)."""
@@ -558,11 +602,12 @@ async def did_change_configuration(ls: FerrolensServer, params: lsp.DidChangeCon
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: FerrolensServer, params: lsp.DidOpenTextDocumentParams) -> None:
     td = params.text_document
-    if td.language_id != "rust" and not td.uri.endswith(".rs"):
-        # Cargo.toml and other files a client may send: no rules for them yet, so nothing to publish
+    kind = "manifest" if td.uri.endswith("/Cargo.toml") else "rust"
+    if kind == "rust" and td.language_id != "rust" and not td.uri.endswith(".rs"):
+        # other files a client may send: no rules for them, so nothing to publish
         ls.ignored_uris.add(td.uri)
         return
-    doc = open_document(td.uri, td.version, td.text, ls.settings.max_file_size, ls.project.key(td.uri))
+    doc = open_document(td.uri, td.version, td.text, ls.settings.max_file_size, ls.project.key(td.uri), kind)
     ls.documents[td.uri] = doc
     ls.schedule(doc)
 
@@ -581,6 +626,8 @@ def did_change(ls: FerrolensServer, params: lsp.DidChangeTextDocumentParams) -> 
     apply_changes(doc, params.content_changes, ls.enc, ls.settings.max_file_size)
     doc.version = td.version
     ls.schedule(doc)
+    if doc.kind == "rust":
+        ls.sources_changed()
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
@@ -659,7 +706,8 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
             for alt in f.alternatives:
                 if convert.can_apply(alt, ls.create_files):
                     actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, alt, enc, ls.versioned_edits, False))
-            actions.append(convert.suppress_action(src, doc.uri, doc.version, f, diag, enc, ls.versioned_edits))
+            if doc.kind == "rust":
+                actions.append(convert.suppress_action(src, doc.uri, doc.version, f, diag, enc, ls.versioned_edits))
             if f.rule == DUPLICATE_CODE:
                 actions.extend(_go_to_copies(ls, diag))
     if want_fix_all:

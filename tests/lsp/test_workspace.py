@@ -237,3 +237,33 @@ async def test_crate_wide_rules_see_the_other_files_and_follow_their_edits(clien
         )
     )
     await wait_for(client, uri, lambda d: codes(d) == [("bounded_channel_cycle", 19)])
+
+
+async def test_cargo_toml_diagnostics_follow_the_sources(client, tmp_path: Path):
+    import shutil
+
+    crate = tmp_path / "deps"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "build" / "unused_dependency" / "crate", crate, ignore=shutil.ignore_patterns("Cargo.fixed.toml"))
+    await start(client, crate)
+    manifest = crate / "Cargo.toml"
+    muri = manifest.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(muri, "toml", 1, manifest.read_text())))
+
+    def unused(diags):
+        return sorted(d.range.start.line for d in diags if d.code == "unused_dependency")
+
+    await wait_for(client, muri, lambda d: unused(d) == [7, 15, 20, 24])
+    # the library starts using regex, unsaved: the manifest loses that finding once typing pauses
+    lib = crate / "src" / "lib.rs"
+    luri = lib.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(luri, "rust", 1, lib.read_text())))
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(lsp.VersionedTextDocumentIdentifier(uri=luri, version=2), [lsp.TextDocumentContentChangeWholeDocument(text="use regex::Regex;\n" + lib.read_text())])
+    )
+    await wait_for(client, muri, lambda d: unused(d) == [15, 20, 24])
+    # a broken manifest: one clear error, and the server keeps serving
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(lsp.VersionedTextDocumentIdentifier(uri=muri, version=2), [lsp.TextDocumentContentChangeWholeDocument(text="[package\nname = 1\n")])
+    )
+    diags = await wait_for(client, muri, lambda d: [x.code for x in d] == ["manifest_syntax"])
+    assert diags[0].severity == lsp.DiagnosticSeverity.Error and diags[0].range.start.line == 0

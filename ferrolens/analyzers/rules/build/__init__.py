@@ -1,0 +1,1 @@
+"""Rules of the `build` group: Cargo.toml settings, dependencies and compile-time habits."""
