@@ -163,20 +163,26 @@ def _dry_selected(settings) -> bool:
     return any(r.name == DUPLICATE_CODE for r in config.selection(settings).rules)
 
 
+def is_cargo_config(path: Path) -> bool:
+    return path.name in ("config.toml", "config") and path.parent.name == ".cargo"
+
+
 def _process_manifest(path: Path, display: str, data: bytes, settings, report):
     """The `build` rules on a Cargo.toml; the package's sources are read for the rules that need them."""
     from ferrolens import config
-    from ferrolens.analyzers.manifest import Manifest, analyze_manifest
+    from ferrolens.analyzers.manifest import KIND_CONFIG, KIND_MANIFEST, MANIFEST_SCOPES, Manifest, analyze_manifest
     from ferrolens.analyzers.source import SourceFile
     from ferrolens.output import finding_json
     from ferrolens.packages import package_of
 
-    rules = [r for r in config.selection(settings).rules if r.scope in ("manifest", "toml")]
+    rules = [r for r in config.selection(settings).rules if r.scope in MANIFEST_SCOPES]
     if not rules:
         return report
-    manifest = Manifest(data, display)
+    kind = KIND_CONFIG if is_cargo_config(path) else KIND_MANIFEST
+    manifest = Manifest(data, display, kind)
     src = SourceFile(data, display, tree=manifest.tree)
-    report.findings = [finding_json(src, display, f) for f in analyze_manifest(manifest, package_of(path), rules)]
+    package = package_of(path) if kind == KIND_MANIFEST else None
+    report.findings = [finding_json(src, display, f) for f in analyze_manifest(manifest, package, rules)]
     report.uncached = True  # its findings depend on every source file of the package
     return report
 
@@ -211,7 +217,7 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     if loaded.data is None:
         report.problem = loaded.problem
         return report
-    if path.name == "Cargo.toml":
+    if path.name == "Cargo.toml" or is_cargo_config(path):
         return _process_manifest(path, display, loaded.data, settings, report)
     engine = _engine(settings)
     crate = crate_of(path)
@@ -426,6 +432,8 @@ def _check(args) -> int:
         print(f"ferrolens: warning: {w}", file=sys.stderr)
     cwd = Path.cwd()
     files = [p for p in walk(paths, (".rs", "Cargo.toml")) if p.suffix == ".rs" or p.name == "Cargo.toml"]
+    # a project's Cargo config sits in a hidden folder the walk skips: taken from the folders named
+    files += [p / ".cargo" / "config.toml" for p in paths if p.is_dir() and (p / ".cargo" / "config.toml").is_file()]
 
     def display(p: Path) -> str:
         try:

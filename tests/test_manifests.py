@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ferrolens.analyzers.fix import apply_edits
-from ferrolens.analyzers.manifest import Manifest, analyze_manifest
+from ferrolens.analyzers.manifest import KIND_CONFIG, Manifest, analyze_manifest
 from ferrolens.analyzers.registry import all_rules
 from ferrolens.packages import package_of
 
@@ -26,11 +26,18 @@ BLESS = os.environ.get("FERROLENS_BLESS") == "1"
 
 
 def manifests(case: Path) -> list[Path]:
-    return sorted(p for p in case.rglob("Cargo.toml"))
+    """The Cargo.toml and .cargo/config.toml files below `case`."""
+    return sorted(p for p in case.rglob("*.toml") if p.name == "Cargo.toml" or (p.name == "config.toml" and p.parent.name == ".cargo"))
+
+
+def fixed_of(path: Path) -> Path:
+    return path.with_name(path.stem + ".fixed.toml")
 
 
 def findings(rule: str, path: Path):
     data = path.read_bytes()
+    if path.name == "config.toml":
+        return analyze_manifest(Manifest(data, str(path), KIND_CONFIG), None, [all_rules()[rule]])
     return analyze_manifest(Manifest(data, str(path)), package_of(path), [all_rules()[rule]])
 
 
@@ -40,15 +47,15 @@ def line_of(data: bytes, offset: int) -> int:
 
 @pytest.mark.parametrize("rule", RULES)
 def test_manifest_rule_has_positives_and_negatives(rule: str):
-    assert all_rules()[rule].scope in ("manifest", "toml")
-    marked = [p for p in BUILD.joinpath(rule).rglob("Cargo.toml") if MARKER.search(p.read_text())]
-    unmarked = [p for p in BUILD.joinpath(rule).rglob("Cargo.toml") if not MARKER.search(p.read_text())]
+    assert all_rules()[rule].scope in ("manifest", "toml", "cargo-config")
+    marked = [p for p in manifests(BUILD / rule) if MARKER.search(p.read_text())]
+    unmarked = [p for p in manifests(BUILD / rule) if not MARKER.search(p.read_text())]
     assert marked and unmarked, "a fixture needs a flagged manifest and a negative one"
 
 
 @pytest.mark.parametrize("rule", RULES)
 def test_reported_lines_are_exactly_the_marked_ones(rule: str):
-    for path in BUILD.joinpath(rule).rglob("Cargo.toml"):
+    for path in manifests(BUILD / rule):
         data = path.read_bytes()
         want = {i for i, line in enumerate(data.decode().split("\n"), 1) if (m := MARKER.search(line)) and m.group(1) == rule}
         got = {line_of(data, f.start) for f in findings(rule, path)}
@@ -59,7 +66,7 @@ def test_reported_lines_are_exactly_the_marked_ones(rule: str):
 def test_first_actions_give_the_fixed_manifests(rule: str, tmp_path: Path):
     for case in sorted(p for p in BUILD.joinpath(rule).iterdir() if p.is_dir()):
         work = tmp_path / case.name
-        shutil.copytree(case, work, ignore=shutil.ignore_patterns("Cargo.fixed.toml"))
+        shutil.copytree(case, work, ignore=shutil.ignore_patterns("*.fixed.toml"))
         for path in manifests(case):
             edits, files = [], []
             for f in findings(rule, path):
@@ -74,18 +81,19 @@ def test_first_actions_give_the_fixed_manifests(rule: str, tmp_path: Path):
                 assert other.read_text() == (fe.old or ""), "a companion edit was computed from another text"
                 other.write_text(fe.new)
         for path in manifests(work):
-            expected = case / path.relative_to(work).parent / "Cargo.fixed.toml"
+            expected = fixed_of(case / path.relative_to(work))
             original = case / path.relative_to(work)
             if BLESS and path.read_bytes() != original.read_bytes():
                 expected.write_bytes(path.read_bytes())
             if expected.exists():
                 assert path.read_text() == expected.read_text(), path
             else:
-                assert path.read_bytes() == original.read_bytes(), f"{path} changed without a Cargo.fixed.toml"
+                assert path.read_bytes() == original.read_bytes(), f"{path} changed without a .fixed.toml beside it"
             if rule != "manifest_syntax":
                 tomllib.loads(path.read_text())  # every result still parses
         if shutil.which("cargo") and rule != "manifest_syntax":
-            roots = [p for p in manifests(work) if "workspace" in tomllib.loads(p.read_text())] or manifests(work)
+            cargo = [p for p in manifests(work) if p.name == "Cargo.toml"]
+            roots = [p for p in cargo if "workspace" in tomllib.loads(p.read_text())] or cargo
             for root in roots:
                 out = subprocess.run(
                     ["cargo", "metadata", "--offline", "--no-deps", "--format-version", "1", "--manifest-path", str(root)],

@@ -26,6 +26,7 @@ from ferrolens.analyzers.model import Edit, FileEdit, Finding, Fix, Related, Sev
 
 KIND_MANIFEST = "manifest"
 KIND_CONFIG = "cargo-config"
+MANIFEST_SCOPES = (KIND_MANIFEST, KIND_CONFIG, "toml")  # rule scopes of TOML documents ("toml": both)
 
 
 @lru_cache(maxsize=1)

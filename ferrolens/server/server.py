@@ -22,7 +22,7 @@ from ferrolens.analyzers.fix import non_overlapping
 from ferrolens.analyzers.registry import all_rules, is_assist
 from ferrolens.analyzers.rules.dry.duplicate_code import findings as duplicate_code_findings
 from ferrolens.analyzers.crate_types import TypeFacts
-from ferrolens.analyzers.manifest import Manifest, analyze_manifest
+from ferrolens.analyzers.manifest import KIND_CONFIG, KIND_MANIFEST, MANIFEST_SCOPES, Manifest, analyze_manifest
 from ferrolens.crates import crate_of, manifest_of
 from ferrolens.packages import package_of
 from ferrolens.server import convert
@@ -366,14 +366,15 @@ class FerrolensServer(LanguageServer):
     def analyze_manifest(self, doc: Document) -> list:
         """The `build` rules on an open Cargo.toml, with the package's sources (open documents as the
         editor has them)."""
-        rules = [r for r in self.engine.selection.rules if r.scope in ("manifest", "toml")]
+        rules = [r for r in self.engine.selection.rules if r.scope in MANIFEST_SCOPES]
         path = to_fs_path(doc.uri) if doc.uri.startswith("file:") else None
         if not rules:
             return []
         try:
-            manifest = Manifest(doc.src.data, doc.key)
+            config_file = doc.uri.endswith("/.cargo/config.toml")
+            manifest = Manifest(doc.src.data, doc.key, KIND_CONFIG if config_file else KIND_MANIFEST)
             package = None
-            if path:
+            if path and not config_file:
                 overrides = {}
                 for d in self.documents.values():
                     p = to_fs_path(d.uri) if d.kind == "rust" and d.src is not None and d.uri.startswith("file:") else None
@@ -602,7 +603,7 @@ async def did_change_configuration(ls: FerrolensServer, params: lsp.DidChangeCon
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: FerrolensServer, params: lsp.DidOpenTextDocumentParams) -> None:
     td = params.text_document
-    kind = "manifest" if td.uri.endswith("/Cargo.toml") else "rust"
+    kind = "manifest" if td.uri.endswith(("/Cargo.toml", "/.cargo/config.toml")) else "rust"
     if kind == "rust" and td.language_id != "rust" and not td.uri.endswith(".rs"):
         # other files a client may send: no rules for them, so nothing to publish
         ls.ignored_uris.add(td.uri)

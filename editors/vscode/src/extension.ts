@@ -85,6 +85,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     documentSelector: [
       { scheme: "file", language: "rust" },
       { scheme: "file", pattern: "**/Cargo.toml" },
+      { scheme: "file", pattern: "**/.cargo/config.toml" },
     ],
     initializationOptions: settings(),
     synchronize: { configurationSection: "ferrolens" },
