@@ -40,12 +40,21 @@ def key(f: dict) -> str:
     return f"{f['rule']}|{rel}|{line}"
 
 
-def sample(findings: list[dict]) -> dict[str, list[dict]]:
+def sample(findings: list[dict], verdicts: dict) -> dict[str, list[dict]]:
+    """Up to SAMPLE findings per rule: those reviewed in earlier runs that are still reported, topped
+    up with a seeded random draw of the others (so a new rule or a changed count does not reshuffle
+    the samples already reviewed)."""
     by: dict[str, list[dict]] = collections.defaultdict(list)
     for f in findings:
         by[f["rule"]].append(f)
-    rng = random.Random(7)
-    return {r: sorted(fs, key=key) if len(fs) <= SAMPLE else sorted(rng.sample(sorted(fs, key=key), SAMPLE), key=key) for r, fs in by.items()}
+    out = {}
+    for r, fs in sorted(by.items()):
+        fs = sorted(fs, key=key)
+        seen = [f for f in fs if key(f) in verdicts]  # all of them: dropping some would bias the score
+        rest = [f for f in fs if key(f) not in verdicts]
+        need = max(0, min(SAMPLE - len(seen), len(rest)))
+        out[r] = sorted(seen + random.Random(f"7:{r}").sample(rest, need), key=key)
+    return out
 
 
 def context(f: dict, around: int = 3) -> str:
@@ -69,7 +78,7 @@ def main() -> int:
         sys.exit("no crate sources: apt-get install $(sed 's/[^ ]*/librust-&-dev/g' benchmarks/corpus-packages.txt)")
     findings = run_check()
     verdicts = json.loads(VERDICTS.read_text()) if VERDICTS.exists() else {}
-    picked = sample(findings)
+    picked = sample(findings, verdicts)
     if args.record:
         rule, given = args.record[0], args.record[1:]
         pending = [f for f in picked.get(rule, []) if key(f) not in verdicts]
@@ -108,7 +117,7 @@ def main() -> int:
         "# Reviewed precision on real crates",
         "",
         f"`python benchmarks/precision.py` over {files} files of {len(list(REGISTRY.iterdir()))} crates in {REGISTRY}",
-        f"(every rule enabled). Up to {SAMPLE} findings per rule are sampled (seeded) and reviewed by hand;",
+        f"(every rule enabled). Up to {SAMPLE} findings per rule are sampled (seeded; reviewed ones stay in) and reviewed by hand;",
         "verdicts live in `benchmarks/precision-verdicts.json`.",
         "",
         *rows,

@@ -93,6 +93,7 @@ def package_of(manifest: Path, overrides: dict[Path, str] | None = None) -> Pack
         members=max(1, len(members)),
         bin_targets=bins and bool(package),
         lib_target=(folder / "src" / "lib.rs").is_file() or isinstance(data.get("lib"), dict),
+        inside_package=any("package" in _toml(p / "Cargo.toml") for p in folder.parents if (p / "Cargo.toml").is_file()),
         root=str(folder),
     )
 

@@ -73,6 +73,7 @@ class Package:
     bin_targets: bool = False  # the package builds a binary (src/main.rs, src/bin/, [[bin]])
     root: str = ""  # the package's folder
     lib_target: bool = False  # ... and a library
+    inside_package: bool = False  # the folder sits inside another package's (a fuzz or bench harness)
 
 
 class Manifest:

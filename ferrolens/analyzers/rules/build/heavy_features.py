@@ -79,7 +79,7 @@ def check(ctx: ManifestContext, _root):
             continue
         if spec.get("features") != ["full"]:
             continue
-        feats = entry.node.type == "table" and m.entries.get(("dependencies", "tokio", "features")) or m.entries.get(entry.path + ("features",))
+        feats = m.entries.get(entry.path + ("features",))
         if feats is None or feats.value is None:
             continue
         used = used_features(list(pkg.sources.values()))

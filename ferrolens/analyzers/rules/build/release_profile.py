@@ -10,7 +10,8 @@ from ferrolens.analyzers.registry import FixKind, Rule
 DOCS = """
 ## What it does
 Flags the manifest at the root of a workspace (or of a lone package) that builds a binary (and no
-library: a library's own profile only matters to its developers) and whose
+library: a library's own profile only matters to its developers; nor a fuzzing or benchmark harness
+kept inside another package's folder) and whose
 `[profile.release]` sets none of `codegen-units`, `lto` and `panic`. It offers one action per setting,
 each with a comment saying what it trades.
 
@@ -51,8 +52,10 @@ SETTINGS = (
 
 def check(ctx: ManifestContext, _root):
     m, pkg = ctx.manifest, ctx.package
-    if pkg.root_manifest is not None or not pkg.bin_targets or pkg.lib_target:
+    if pkg.root_manifest is not None or not pkg.bin_targets or pkg.lib_target or pkg.inside_package:
         return
+    if m.get("package", "metadata", "cargo-fuzz") is True:
+        return  # fuzz targets are built by cargo-fuzz with its own settings
     release = m.get("profile", "release") or {}
     if not isinstance(release, dict) or any(k in release for k, _, _ in SETTINGS):
         return
