@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 
 from ferrolens.analyzers.manifest import ManifestContext
 from ferrolens.analyzers.model import Applicability, Edit, Fix, Severity
@@ -20,8 +21,9 @@ A name counts as used when it appears as `name::`, `use name`, `extern crate nam
 `#[macro_use]`), or `name!` after a `use`. The code name is the dependency's key with `-` read as `_`
 (a renamed dependency, `foo = { package = "bar" }`, is used as `foo`).
 
-Never flagged: names listed in `[package.metadata.cargo-machete] ignored` or in ferrolens's own
-`[package.metadata.ferrolens] ignore-dependencies` / `[workspace.metadata.ferrolens] ignore-dependencies`,
+Never flagged: names listed in the `ignored` arrays of `[package.metadata.cargo-machete]` or
+`[package.metadata.cargo-shear]` (or the same `workspace.metadata` tables of the workspace root), or
+in ferrolens's own `ignore-dependencies` there (`[package.metadata.ferrolens]`, `[workspace.metadata.ferrolens]`),
 `-sys` crates (they are linked, not named), dependencies that a `[features]` entry turns on or
 forwards features to (`name`, `dep:name`, `name/feature`: they may exist only for that, like
 `compiler_builtins` for `rustc-dep-of-std`), optional dependencies (each is also a feature of the
@@ -42,6 +44,16 @@ regex = "1"      # no file says `regex::` any more
 ## Use instead
 Delete the line (cargo-machete and cargo-shear report the same thing from the command line).
 
+## Compared with cargo-machete and cargo-shear
+The same idea as cargo-machete (a text search for the names, fast and imprecise) with the same
+ignore lists, live in the editor. Differences: build-dependencies are only looked for in the build
+script; optional dependencies, `-sys` crates and dependencies named in `[features]` are left alone
+(machete reports them); dev-dependencies are skipped when there is no `tests/` folder to read.
+cargo-shear parses the files, so a path in a comment or a string does not count as a use for it;
+here it does (the error is on the side of silence). cargo-shear also moves misplaced dependencies
+between tables, which this rule does not do. Neither tool sees uses that only exist after macro expansion,
+and neither does this rule.
+
 ## Fix safety
 Unsafe: a macro of another crate can expand to `::name::..` and need the dependency although no file
 names it, which no syntactic check can see. Run `cargo check --all-targets` after removing.
@@ -57,13 +69,30 @@ def _used(name: str, texts) -> bool:
     return any(pattern.search(t) for t in texts)
 
 
+IGNORE_KEYS = (
+    ("metadata", "cargo-machete", "ignored"),
+    ("metadata", "cargo-shear", "ignored"),
+    ("metadata", "ferrolens", "ignore-dependencies"),
+)
+
+
 def _ignored(ctx: ManifestContext) -> set[str]:
+    """Names the package, or its workspace root, tells cargo-machete, cargo-shear or ferrolens to leave."""
     m = ctx.manifest
+    tables = [m.get("package") or {}, m.get("workspace") or {}]
+    if ctx.package.root_text:
+        try:
+            tables.append(tomllib.loads(ctx.package.root_text).get("workspace") or {})
+        except tomllib.TOMLDecodeError:
+            pass
     out: set[str] = set()
-    for path in (("package", "metadata", "cargo-machete", "ignored"), ("package", "metadata", "ferrolens", "ignore-dependencies"), ("workspace", "metadata", "ferrolens", "ignore-dependencies")):
-        value = m.get(*path)
-        if isinstance(value, list):
-            out |= {str(v) for v in value}
+    for table in tables:
+        for path in IGNORE_KEYS:
+            value = table
+            for p in path:
+                value = value.get(p) if isinstance(value, dict) else None
+            if isinstance(value, list):
+                out |= {str(v) for v in value}
     return out
 
 
