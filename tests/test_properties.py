@@ -202,3 +202,30 @@ def test_workspace_clone_index_updated_in_place_matches_a_fresh_one(seeds, edits
         before = {q: v for q, v in _clone_view(index, paths).items()}
         assert before == _clone_view(fresh, paths)
         assert p in affected
+
+
+# -- Cargo.toml: random edits of the fixture manifests never crash the build rules ------------------
+from ferrolens.analyzers.manifest import KIND_CONFIG, KIND_MANIFEST, MANIFEST_SCOPES, Manifest, Package, analyze_manifest  # noqa: E402
+
+TOML_SEEDS = sorted(p.read_bytes() for p in (FIXTURES / "build").rglob("*.toml"))
+TOML_SNIPPETS = ["", "[", "]", "=", '"', "'''", "\n", "[dependencies]\n", "x = 1\n", "{", "}", ",", "#", "[[bin]]\n", "😀", "\r\n", "features = [\"full\"]"]
+TOML_RULES = [r for r in all_rules().values() if r.scope in MANIFEST_SCOPES]
+PACKAGE = Package(sources={"src/lib.rs": "use serde::Serialize;\n", "tests/a.rs": "", "tests/b.rs": "", "tests/c.rs": ""}, bin_targets=True)
+
+
+@settings(max_examples=int(os.environ.get("FERROLENS_FUZZ_EXAMPLES", "100")), derandomize=bool(os.environ.get("CI")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from(TOML_SEEDS), edits=st.lists(st.tuples(st.floats(0, 1), st.floats(0, 0.1), st.sampled_from(TOML_SNIPPETS) | st.text(max_size=5)), max_size=6), kind=st.sampled_from([KIND_MANIFEST, KIND_CONFIG]))
+def test_manifest_rules_never_crash_and_stay_inside_the_file(seed, edits, kind):
+    data = seed
+    for at, width, text in edits:
+        start = _char_boundary(data, int(at * len(data)))
+        end = _char_boundary(data, min(len(data), start + int(width * len(data))))
+        data = data[:start] + text.encode("utf-8", "surrogatepass") + data[end:]
+    found = analyze_manifest(Manifest(data, "Cargo.toml", kind), PACKAGE, TOML_RULES)
+    for f in found:
+        assert 0 <= f.start <= f.end <= len(data)
+        for fx in f.all_fixes():
+            for e in fx.edits:
+                assert 0 <= e.start <= e.end <= len(data)
+    if any(f.rule == "manifest_syntax" for f in found):
+        assert [f.rule for f in found] == ["manifest_syntax"]  # a broken file gets that one finding only
