@@ -170,6 +170,12 @@ class Manifest:
                 if entry is not None:
                     yield table[-1], name, spec, entry
 
+    def rustflags(self) -> Iterator[tuple[Entry, str]]:
+        """The `rustflags` entries of a Cargo config (`[build]`, `[target.<triple>]`) with their text."""
+        for path, entry in self.entries.items():
+            if path[-1] == "rustflags" and path[0] in ("build", "target") and entry.value is not None:
+                yield entry, self.text(entry.value)
+
     def line_span(self, node: Node) -> tuple[int, int]:
         """The whole lines `node` covers, with the newline after them (a table: its header and its
         entries, not the blank lines that tree-sitter counts in it)."""

@@ -40,11 +40,7 @@ _SLOW = re.compile(r"-fuse-ld=(bfd|gold)\b")
 
 
 def check(ctx: ManifestContext, _root):
-    m = ctx.manifest
-    for path, entry in m.entries.items():
-        if path[-1] != "rustflags" or path[0] not in ("build", "target") or entry.value is None:
-            continue
-        text = m.text(entry.value)
+    for entry, text in ctx.manifest.rustflags():
         found = _SLOW.search(text)
         if found is None:
             continue

@@ -33,18 +33,10 @@ rustflags = ["-C", "target-cpu=x86-64-v3"]  # every machine we deploy to has AVX
 """
 
 
-def _flag_entries(ctx: ManifestContext):
-    m = ctx.manifest
-    for path, entry in m.entries.items():
-        if path[-1] != "rustflags" or path[0] not in ("build", "target") or entry.value is None:
-            continue
-        text = "".join(m.text(entry.value).split())
-        if "target-cpu=native" in text.replace('","', "").replace('"', ""):
-            yield entry
-
-
 def check(ctx: ManifestContext, _root):
-    for entry in _flag_entries(ctx):
+    for entry, text in ctx.manifest.rustflags():
+        if "target-cpu=native" not in "".join(text.split()).replace('","', "").replace('"', ""):
+            continue
         yield ctx.finding(
             entry.node,
             "`target-cpu=native` in a shared config: every build (CI, releases) only runs on CPUs like the one that built it;"
