@@ -132,14 +132,16 @@ def _settings(args) -> tuple[object, Path, list[str]]:
 _ENGINE = None
 
 
-def _engine(settings):
+def _engine(settings, crate_wide_only: bool = False):
+    """The engine `check` runs (cached per settings); `crate_wide_only`: just the crate-wide rules (the
+    second pass)."""
     global _ENGINE
     from dataclasses import replace
 
     from ferrolens import config
     from ferrolens.analyzers.engine import Engine
 
-    key = repr(settings)
+    key = repr(settings) + str(crate_wide_only)
     if _ENGINE is None or _ENGINE[0] != key:
 
         def on_error(rule, exc):
@@ -148,7 +150,7 @@ def _engine(settings):
         # duplicate_code needs every file: the workers fingerprint, the parent process reports clones
         selection = config.selection(settings)
         # assists are editor actions on request, not findings
-        selection = replace(selection, rules=tuple(r for r in selection.rules if r.name != DUPLICATE_CODE and not r.assist))
+        selection = replace(selection, rules=tuple(r for r in selection.rules if r.name != DUPLICATE_CODE and not r.assist and (r.crate_wide or not crate_wide_only)))
         _ENGINE = (key, Engine(selection, on_error=on_error))
     return _ENGINE[1]
 
@@ -219,7 +221,8 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
         return report
     if path.name == "Cargo.toml" or is_cargo_config(path):
         return _process_manifest(path, display, loaded.data, settings, report)
-    engine = _engine(settings)
+    second_pass = external is not None and external.missed is None
+    engine = _engine(settings, crate_wide_only=second_pass)
     crate = crate_of(path)
     data = loaded.data
     crate_wide = _crate_wide(settings)
@@ -247,12 +250,12 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     src = SourceFile(data, display)
     cache = ItemCache()
     report.findings = [finding_json(src, display, f) for f in engine.analyze(src, cache, crate=crate, external=external)]
-    if crate_wide:
+    if crate_wide and not second_pass:
         manifest = manifest_of(path.resolve())
         report.manifest = str(manifest) if manifest else ""
         report.facts = TypeFacts.of(display, cache.merged or FileSummary.of(src), src.root, data).to_json()
         report.missed = sorted(external.missed or ())
-    if _dry_selected(settings):
+    if _dry_selected(settings) and not second_pass:
         from ferrolens import config
         from ferrolens.analyzers.dry.fingerprint import fingerprint, is_test_path
 
@@ -268,6 +271,7 @@ def _second_pass(files: list[Path], reports: list, todo_paths: set[int], setting
     meet another file's. Results of the first pass are what the cache keeps, so this step is redone
     on every run, for those files only."""
     from ferrolens.analyzers.crate_types import CrateTypes, TypeFacts
+    from ferrolens.analyzers.registry import all_rules
 
     by_crate: dict[str, list[TypeFacts]] = {}
     for rep in reports:
@@ -276,6 +280,7 @@ def _second_pass(files: list[Path], reports: list, todo_paths: set[int], setting
     if not by_crate:
         return
     crates = {m: CrateTypes.build(facts) for m, facts in by_crate.items() if len(facts) > 1}
+    digests: dict[str, str] = {}  # a stable digest of each crate's facts: second-pass results are cached by it
     for i, rep in enumerate(reports):
         ct = crates.get(rep.manifest) if rep is not None and rep.facts is not None else None
         if ct is None:
@@ -284,7 +289,19 @@ def _second_pass(files: list[Path], reports: list, todo_paths: set[int], setting
         other_channels = any(site.kind != "holds" and site.path != rep.path for site in ct.sites)
         if not ((own_channels and other_channels) or ct.knows(n for n in rep.missed if ct.origin.get(n) != rep.path)):
             continue
+        if rep.manifest not in digests:
+            raw = json.dumps(sorted((f.path, f.to_json()) for f in by_crate[rep.manifest]), sort_keys=True, default=str)
+            digests[rep.manifest] = hashlib.sha256(raw.encode()).hexdigest()[:16]
+        digest = digests[rep.manifest]
+        hit = rep.second_cache
+        if isinstance(hit, dict) and hit.get("digest") == digest:
+            rep.first_pass, rep.findings, rep.second_digest = rep.findings, hit["findings"], digest
+            continue
         again = process_file(files[i], rep.path, settings, False, False, False, external=ct)
+        # the other rules' findings stand from the first pass; the crate-wide ones are redone
+        wide = {r.name for r in all_rules().values() if r.crate_wide}
+        again.findings = sorted([f for f in rep.findings if f["rule"] not in wide] + again.findings, key=lambda f: (f["start"]["line"], f["start"]["column"], f["rule"]))
+        again.second_digest, again.manifest = digest, rep.manifest
         again.units, again.facts, again.missed = rep.units, rep.facts, rep.missed
         again.fixed, again.diff, again.first_pass = rep.fixed, rep.diff, rep.findings
         reports[i] = again
@@ -466,6 +483,7 @@ def _check(args) -> int:
                 reports[i] = rep = FileReport(name, hit["findings"], hit.get("problem"))
                 if hit.get("crate"):
                     rep.manifest, rep.facts, rep.missed = hit["crate"]
+                    rep.second_cache = hit.get("second")
                 if hit.get("units") is not None:
                     rep.units = _units_from_json(p, name, hit["units"])
                     if rep.units is None:
@@ -500,7 +518,8 @@ def _check(args) -> int:
     dry, stats = {}, ""
     if _dry_selected(settings):
         names = sorted(r.path for r in done)
-        cached = cache.get(DRY_CACHE_KEY) if use_cache and not todo else None
+        rust_todo = [item for _, item in todo if item[0].suffix == ".rs"]  # manifests are always re-read
+        cached = cache.get(DRY_CACHE_KEY) if use_cache and not rust_todo else None
         if isinstance(cached, dict) and cached.get("files") == names and not args.statistics:
             dry = cached.get("findings", {})
         else:
@@ -514,6 +533,7 @@ def _check(args) -> int:
                 "problem": rep.problem,
                 "units": rep.units.to_json() if rep.units is not None else None,
                 "crate": [rep.manifest, rep.facts, rep.missed] if rep.facts is not None else None,
+                "second": {"digest": rep.second_digest, "findings": rep.findings} if rep.first_pass is not None else None,
             }
             for key, rep in zip(keys, done)
             if key is not None and not rep.io_error and not rep.uncached

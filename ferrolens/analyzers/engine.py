@@ -239,7 +239,7 @@ class Engine:
         cache.findings = new_findings
         cache.checked_digest = digest
 
-        out = mark_hot_paths(src, summary, out)
+        out = mark_hot_paths(src, summary, [f for f in out if not f.when_loop_call or f.when_loop_call in summary.loop_calls])
         return self.finish(src, self._with_file_rules(ctx, out))
 
     def _with_file_rules(self, ctx: Context, out: list[Finding]) -> list[Finding]:

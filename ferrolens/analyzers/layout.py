@@ -252,7 +252,5 @@ def size_assertion(ctx, item, name: str, layout: Layout):
         f"\n\n{indent}#[cfg(target_arch = \"x86_64\")]\n"
         f"{indent}const _: () = assert!(std::mem::size_of::<{name}>() == {layout.size});"
     )
-    data = ctx.src.data
-    at = data.find(b"\n", item.end_byte)  # after a trailing comment on the item's last line
-    at = len(data) if at < 0 else at
+    at = item.end_byte  # right after the item: a fix must not depend on text outside it (the item cache)
     return fix(f"Add a static assertion that `{name}` stays {layout.size} bytes", Edit(at, at, text))

@@ -97,6 +97,9 @@ class Finding:
     alternatives: tuple[Fix, ...] = ()
     related: tuple[Related, ...] = field(default=())
     hot: bool = False  # on a hot path (in a loop, or in a function called from one): one step more severe
+    # the finding stands only while the file calls this function inside a loop (checked after the
+    # item cache, like `hot`, so that calls appearing in loops never invalidate cached items)
+    when_loop_call: str = ""
 
     def shifted(self, delta: int) -> "Finding":
         if delta == 0:

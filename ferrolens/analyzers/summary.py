@@ -19,8 +19,8 @@ class FileSummary:
     methods: dict[tuple[str, str], str] = field(default_factory=dict)  # (impl type, method) -> return type
     fields: dict[tuple[str, str], str] = field(default_factory=dict)  # (struct, field) -> type text
     const_fns: set[str] = field(default_factory=set)  # `name` and `Owner::name` of const fns: cheap to call
-    # names of functions and methods called inside a loop body (hot-path evidence: findings are marked
-    # hot after caching; cold_path reads it, so it is a part of the digest like the others)
+    # names of functions and methods called inside a loop body (hot-path evidence; not in the digest:
+    # rules never read it, the engine applies it after the item cache: `hot`, `when_loop_call`)
     loop_calls: set[str] = field(default_factory=set)
     consts: dict[str, str] = field(default_factory=dict)  # const NAME -> its value's text
     _digests: dict[str, int] = field(default_factory=dict, repr=False, compare=False)  # part -> digest, memoised
@@ -58,7 +58,7 @@ class FileSummary:
         """Everything the merge carries: the digest, plus the loop calls it leaves out."""
         return self.digest(), tuple(sorted(self.loop_calls))
 
-    PARTS = ("functions", "methods", "fields", "const_fns", "consts", "types", "iterators", "imports", "aliases", "variants", "opaque", "crates", "loop_calls", "asserted", "external")
+    PARTS = ("functions", "methods", "fields", "const_fns", "consts", "types", "iterators", "imports", "aliases", "variants", "opaque", "crates", "asserted", "external")
 
     def part_digest(self, name: str) -> int:
         if name == "external":

@@ -24,7 +24,9 @@ class FileReport:
     facts: dict | None = None
     missed: list[str] = field(default_factory=list)
     uncached: bool = False  # never reused from the cache (a Cargo.toml: it depends on the sources)
-    first_pass: list[dict] | None = None  # the findings before the second pass (what the cache keeps)
+    first_pass: list[dict] | None = None
+    second_digest: str = ""  # the crate facts the second pass saw
+    second_cache: dict | None = None  # a cached second-pass result ({"digest", "findings"})  # the findings before the second pass (what the cache keeps)
 
 
 def _pos(src: SourceFile, offset: int) -> dict:

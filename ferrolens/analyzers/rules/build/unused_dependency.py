@@ -63,10 +63,31 @@ _LINK_ONLY = re.compile(r"^(?:winapi|windows)[-_].*(?:gnu|msvc|gnullvm)$")  # im
 _FEATURE = re.compile(r"^(?:dep:)?([A-Za-z0-9_-]+)\??(?:/|$)")
 
 
-def _used(name: str, texts) -> bool:
-    n = re.escape(name)
-    pattern = re.compile(rf"(?<!\w)(?<!\w::){n}\s*::|\buse\s+(?:::)?{n}\b|\bextern\s+crate\s+{n}\b")
-    return any(pattern.search(t) for t in texts)
+_INTRO = re.compile(r"(?:\buse\s+|\bextern\s+crate\s+)(?:::)?$")
+
+
+def _word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def is_named(name: str, text: str) -> bool:
+    """Whether `text` uses `name` as a path's first segment (`name::`, `::name::`), after `use`, or
+    after `extern crate`. Scans the occurrences of the name (str.find), not every position."""
+    at = text.find(name)
+    while at >= 0:
+        end = at + len(name)
+        if not (at and _word(text[at - 1])) and not (end < len(text) and _word(text[end])):
+            k = end
+            while k < len(text) and text[k] in " \t":
+                k += 1
+            if text.startswith("::", k):
+                # a first segment, unless it follows `something::` (then it is an inner segment)
+                if not (text[at - 2 : at] == "::" and at >= 3 and _word(text[at - 3])):
+                    return True
+            elif _INTRO.search(text, max(0, at - 40), at):
+                return True
+        at = text.find(name, at + 1)
+    return False
 
 
 IGNORE_KEYS = (
@@ -122,6 +143,7 @@ def check(ctx: ManifestContext, _root):
     has_tests = any(p.startswith("tests/") for p in pkg.sources)
     build_texts = [t for p, t in pkg.sources.items() if p == build_script]
     other_texts = [t for p, t in pkg.sources.items() if p != build_script]
+    joined: dict[str, str] = {}
     for table, name, spec, entry in m.dependencies():
         if name in ignored or name in forwarded or name.endswith("-sys") or _LINK_ONLY.match(name):
             continue
@@ -131,8 +153,10 @@ def check(ctx: ManifestContext, _root):
             continue
         if table == "dev-dependencies" and not has_tests:
             continue
-        texts = build_texts if table == "build-dependencies" else other_texts
-        if _used(name.replace("-", "_"), texts):
+        group = "build" if table == "build-dependencies" else "other"
+        if group not in joined:
+            joined[group] = "\n".join(build_texts if group == "build" else other_texts)
+        if is_named(name.replace("-", "_"), joined[group]):
             continue
         where = "the build script" if table == "build-dependencies" else "any source file of this package"
         start, end = m.line_span(entry.node)

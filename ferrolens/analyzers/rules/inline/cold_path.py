@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, fix
@@ -154,12 +156,19 @@ def _rare_branches(ctx: Context, body: Node):
                     yield arm.child_by_field_name("pattern") or arm, value, value
 
 
+def _count_statements(node: Node) -> int:
+    return sum(1 for n in subtree(node) if n.parent is not None and n.parent.type == "block" and n.is_named and "comment" not in n.type)
+
+
 def _split_hint(ctx: Context, item: Node, body: Node, name: str, why: str):
-    total = sum(1 for n in subtree(body) if n.parent is not None and n.parent.type == "block" and n.is_named and "comment" not in n.type)
+    total = None
     for at, block, counted in _rare_branches(ctx, body):
         n = len(_statements(block))
-        inner = sum(1 for x in subtree(counted) if x.parent is not None and x.parent.type == "block" and x.is_named and "comment" not in x.type)
-        if block.has_error or n < SPLIT_MIN or total - inner > HOT_MAX or not _diverges_cold(ctx, block):
+        if block.has_error or n < SPLIT_MIN or not _diverges_cold(ctx, block):
+            continue
+        if total is None:  # counted only for a candidate: most functions have none
+            total = _count_statements(body)
+        if total - _count_statements(counted) > HOT_MAX:
             continue
         yield ctx.finding(
             at,
@@ -182,23 +191,25 @@ def check(ctx: Context, item: Node):
     name = ctx.text(item.child_by_field_name("name"))
     if name == "main" or in_test_code(ctx.src, item):
         return
-    in_loop = name in ctx.summary.loop_calls
-    if not in_loop:
-        if any(a.startswith("inline") and "never" not in a for a in attrs):
-            # an inlined function copies its rare branch into every caller
-            yield from _split_hint(ctx, item, body, name, "is marked `#[inline]`")
-        return
+    # Whether the file calls `name` in a loop is left to the engine (`when_loop_call`): the findings
+    # are cached with the function, and a keystroke in some loop must not redo every function.
+    inline = any(a.startswith("inline") and "never" not in a for a in attrs)
     reason = _cold_reason(ctx, item, body)
     if reason is None:
-        yield from _split_hint(ctx, item, body, name, "runs inside a loop")
+        why = "is marked `#[inline]`" if inline else "runs inside a loop"
+        for f in _split_hint(ctx, item, body, name, why):
+            yield f if inline else replace(f, when_loop_call=name)
         return
     if any(a.startswith(("inline", "track_caller")) for a in attrs):
         return
     indent = ctx.line_indent(item.start_byte)
-    yield ctx.finding(
-        item.child_by_field_name("name"),
-        f"`{name}` {reason} and is called inside a loop: mark it `#[cold]` so the loop is optimised for the path that does not call it",
-        fix=fix("Add `#[cold]` and `#[inline(never)]`", Edit(item.start_byte, item.start_byte, f"#[cold]\n{indent}#[inline(never)]\n{indent}")),
+    yield replace(
+        ctx.finding(
+            item.child_by_field_name("name"),
+            f"`{name}` {reason} and is called inside a loop: mark it `#[cold]` so the loop is optimised for the path that does not call it",
+            fix=fix("Add `#[cold]` and `#[inline(never)]`", Edit(item.start_byte, item.start_byte, f"#[cold]\n{indent}#[inline(never)]\n{indent}")),
+        ),
+        when_loop_call=name,
     )
 
 
