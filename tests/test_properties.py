@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from helpers import FIXTURES, ROOT
 from ferrolens.analyzers.engine import ITEM_KINDS, Engine, ItemCache, RuleSelection, error_ranges
 from ferrolens.analyzers.fix import apply_edits, non_overlapping
+from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import all_rules
 from ferrolens.analyzers.source import UTF8, UTF16, UTF32, SourceFile, parse
 
@@ -89,21 +90,20 @@ def _check_findings(src: SourceFile, findings) -> None:
         fixed = apply_edits(data, [e for fx in fixes for e in fx.edits])
         assert not parse(fixed).root_node.has_error, "a fix introduced a parse error"
     elif fixes:
-        # in a file that is already broken, tree-sitter's error recovery may count errors differently
-        # after any change; what must hold is that the item a fix touches still parses cleanly
+        # in a file that is already broken, tree-sitter's error recovery may read the whole file
+        # differently after any change; what must hold is that the item a fix touches, parsed on its
+        # own, is still well-formed after the fix
         for fx in fixes:
-            fixed = apply_edits(data, list(fx.edits))
-            node = parse(fixed).root_node.descendant_for_byte_range(fx.edits[0].start, fx.edits[0].start)
-            while node is not None and node.type not in ITEM_KINDS and node.type != "attribute_item":
+            node = src.root.descendant_for_byte_range(fx.edits[0].start, fx.edits[0].start)
+            while node is not None and node.type not in ITEM_KINDS:
                 node = node.parent
-            while node is not None and node.type in ("attribute_item", "line_comment", "block_comment"):
-                node = node.next_named_sibling  # an added attribute belongs to the item after it
-            if node is not None and node.has_error:
-                # allowed only when the item was broken before (a well-formed fn inside a broken impl)
-                before = src.root.descendant_for_byte_range(fx.edits[0].start, fx.edits[0].start)
-                while before is not None and before.type != node.type:
-                    before = before.parent
-                assert before is not None and before.has_error, f"a fix broke its item: {fx.message}"
+            if node is None or node.has_error:
+                continue
+            a, b = node.start_byte, node.end_byte
+            inside = [Edit(e.start - a, e.end - a, e.content) for e in fx.edits if a <= e.start and e.end <= b]
+            if len(inside) != len(fx.edits) or parse(data[a:b]).root_node.has_error:
+                continue
+            assert not parse(apply_edits(data[a:b], inside)).root_node.has_error, f"a fix broke its item: {fx.message}"
 
 
 @settings(max_examples=25, deadline=None)
