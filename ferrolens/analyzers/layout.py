@@ -202,8 +202,27 @@ def local_name(imports: dict[str, str], name: str) -> bool:
     return full is None or full.startswith(("crate::", "self::", "super::"))
 
 
+_RESOLVERS: dict[tuple, Resolver] = {}
+_PARTS_READ = ("fields", "consts", "aliases", "opaque", "types", "variants", "imports", "external")
+
+
 def file_resolver(summary) -> Resolver:
-    """Layouts of the structs, enums and aliases a file declares (its FileSummary)."""
+    """Layouts of the structs, enums and aliases a file declares (its FileSummary). Memoised per
+    summary state: rules ask once per item, and building it walks every field of the file. Every part
+    it may read is noted as read (through the engine's recorder) on each call."""
+    for part in _PARTS_READ:
+        getattr(summary, part)
+    base = getattr(summary, "_summary", summary)
+    key = (id(base), base.digest())
+    hit = _RESOLVERS.get(key)
+    if hit is None:
+        if len(_RESOLVERS) > 64:
+            _RESOLVERS.clear()
+        hit = _RESOLVERS[key] = _build_resolver(base)
+    return hit
+
+
+def _build_resolver(summary) -> Resolver:
     fields_of: dict[str, list[str]] = {}
     for (owner, _name), ty in summary.fields.items():
         fields_of.setdefault(owner, []).append(ty)

@@ -563,6 +563,8 @@ def did_change_watched_files(ls: FerrolensServer, params: lsp.DidChangeWatchedFi
             by_crate.setdefault(str(manifest), []).append((Path(path), key))
     for manifest, files in by_crate.items():
         ls.crate_index.refresh(manifest, files)
+    if any(c.uri.endswith(".rs") for c in params.changes):
+        ls.sources_changed()  # open Cargo.toml files read the sources again
     if not ls.dry_enabled:
         return
     affected: set[str] = set()

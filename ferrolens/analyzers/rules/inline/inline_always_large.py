@@ -68,19 +68,37 @@ def _call_sites(data: bytes, name: str) -> int:
     )
 
 
+def _inline_always_fns(data: bytes, root: Node):
+    """The functions an `#[inline(always)]` stands before, found from the text's occurrences (a file
+    rule runs on every keystroke: no walk over every function of a big file)."""
+    seen = set()
+    at = data.find(b"inline(always)")
+    while at >= 0:
+        node = root.descendant_for_byte_range(at, at)
+        while node is not None and node.type != "attribute_item":
+            node = node.parent
+        item = node.next_named_sibling if node is not None else None
+        while item is not None and item.type in ("attribute_item", "line_comment", "block_comment"):
+            item = item.next_named_sibling
+        body = item.child_by_field_name("body") if item is not None and item.type == "function_item" else None
+        if body is not None and item.id not in seen:
+            seen.add(item.id)
+            yield item, body
+        at = data.find(b"inline(always)", at + 1)
+
+
 def check(ctx: Context, root: Node):
     data = ctx.src.data
-    for m in ctx.matches("(function_item name: (identifier) @name body: (block) @body) @fn", root):
-        item = m["fn"][0]
+    for item, body in _inline_always_fns(data, root):
         attr = next((a for a in outer_attributes(item) if attribute_text(a) == "inline(always)"), None)
         if attr is None:
             continue
-        name = ctx.text(m["name"][0])
+        name = ctx.text(item.child_by_field_name("name"))
         method = impl_type_name(item, data) is not None
         if _recursive(ctx, item, name, method):
             why = f"`{name}` calls itself, so it cannot be inlined into itself"
         else:
-            statements = sum(1 for n in subtree(m["body"][0]) if n.type in STATEMENTS)
+            statements = sum(1 for n in subtree(body) if n.type in STATEMENTS)
             if statements <= MAX_STATEMENTS or not _plain_copy(ctx, item, attr, method):
                 continue
             sites = _call_sites(data, name)
