@@ -216,7 +216,7 @@ def file_resolver(summary) -> Resolver:
     key = (id(base), base.digest())
     hit = _RESOLVERS.get(key)
     if hit is None:
-        if len(_RESOLVERS) > 64:
+        if len(_RESOLVERS) > 8:  # each holds a file's summary alive
             _RESOLVERS.clear()
         hit = _RESOLVERS[key] = _build_resolver(base)
     return hit

@@ -52,7 +52,7 @@ class CrateIndex:
     def set_open(self, manifest: str, facts: TypeFacts) -> bool:
         """An open document's facts as of its current text; True when they changed."""
         mine = self.open.setdefault(manifest, {})
-        old = mine.get(facts.path) or self.disk.get(manifest, {}).get(facts.path)
+        old = mine.get(facts.path) or self.disk.get(manifest, {}).pop(facts.path, None)  # one copy per file
         mine[facts.path] = facts
         if old is not None and old.to_json() == facts.to_json():
             return False
