@@ -730,23 +730,41 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
 GO_TO_COPY = "ferrolens.goToCopy"
 
 
-def _go_to_copies(ls: FerrolensServer, diag: lsp.Diagnostic) -> list[lsp.CodeAction]:
-    """"Go to the copy at src/report.rs:15-25": one action per other copy (at most five), opened by
-    the server through window/showDocument, so any client can follow them."""
+def _copy_commands(ls: FerrolensServer, diag: lsp.Diagnostic, most: int = 5) -> list[tuple[str, lsp.Command]]:
+    """(label, command) per other copy of a duplicate: `src/report.rs:15-25` and the command that
+    asks the client to show it (window/showDocument, so any client can follow it)."""
     out = []
-    for rel in (diag.related_information or [])[:5]:
+    for rel in (diag.related_information or [])[:most]:
         loc = rel.location
         path = ls.project.key(loc.uri)
         label = f"{path}:{loc.range.start.line + 1}-{max(loc.range.start.line, loc.range.end.line - (1 if loc.range.end.character == 0 else 0)) + 1}"
-        out.append(
-            lsp.CodeAction(
-                title=f"Go to the copy at {label}",
-                kind=lsp.CodeActionKind.QuickFix,
-                diagnostics=[diag],
-                command=lsp.Command(title=f"Go to the copy at {label}", command=GO_TO_COPY, arguments=[loc.uri, loc.range.start.line, loc.range.end.line]),
-            )
-        )
+        out.append((label, lsp.Command(title=f"Go to the copy at {label}", command=GO_TO_COPY, arguments=[loc.uri, loc.range.start.line, loc.range.end.line])))
     return out
+
+
+def _go_to_copies(ls: FerrolensServer, diag: lsp.Diagnostic) -> list[lsp.CodeAction]:
+    """"Go to the copy at src/report.rs:15-25": one action per other copy (at most five)."""
+    return [
+        lsp.CodeAction(title=cmd.title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag], command=cmd)
+        for _label, cmd in _copy_commands(ls, diag)
+    ]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
+def code_lens(ls: FerrolensServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    """Above each duplicated function or block: "duplicated: src/report.rs:15-25" lenses, one per
+    other copy (at most three), each opening that copy."""
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None or doc.src is None or doc.kind != "rust":
+        return []
+    lenses = []
+    for d in ls.diagnostics(doc):
+        if d.code != DUPLICATE_CODE:
+            continue
+        at = lsp.Range(d.range.start, d.range.start)
+        for i, (label, cmd) in enumerate(_copy_commands(ls, d, 3)):
+            lenses.append(lsp.CodeLens(range=at, command=lsp.Command(title=("duplicated: " if i == 0 else "") + label, command=cmd.command, arguments=cmd.arguments)))
+    return lenses
 
 
 @server.command(GO_TO_COPY)

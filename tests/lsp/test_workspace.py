@@ -267,3 +267,16 @@ async def test_cargo_toml_diagnostics_follow_the_sources(client, tmp_path: Path)
     )
     diags = await wait_for(client, muri, lambda d: [x.code for x in d] == ["manifest_syntax"])
     assert diags[0].severity == lsp.DiagnosticSeverity.Error and diags[0].range.start.line == 0
+
+
+async def test_code_lens_lists_the_other_copies(client, tmp_path: Path):
+    make_crate(tmp_path)
+    await start(client, tmp_path)
+    main = (tmp_path / "src" / "main.rs").as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(main, "rust", 1, (tmp_path / "src" / "main.rs").read_text())))
+    (d,) = dup(await wait_for(client, main, lambda d: bool(dup(d))))
+    lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(lsp.TextDocumentIdentifier(main)))
+    assert [(lens.range.start.line, lens.command.title, lens.command.command) for lens in lenses] == [
+        (d.range.start.line, "duplicated: src/report.rs:3-13", "ferrolens.goToCopy")
+    ]
+    assert lenses[0].command.arguments[0] == (tmp_path / "src" / "report.rs").as_uri()
