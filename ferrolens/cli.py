@@ -265,11 +265,11 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     return report
 
 
-def _second_pass(files: list[Path], reports: list, todo_paths: set[int], settings, args) -> None:
-    """Crate-wide rules: once every file's type facts are in, check again (in this process) the files
-    whose rules looked for a type another file of their crate declares, or whose actors' channels
-    meet another file's. Results of the first pass are what the cache keeps, so this step is redone
-    on every run, for those files only."""
+def _second_pass(files: list[Path], reports: list, settings) -> None:
+    """Crate-wide rules: once every file's type facts are in, check again (in this process, crate-wide
+    rules only) the files whose rules looked for a type another file of their crate declares, or whose
+    actors' channels meet another file's. The cache keeps the first pass, plus the second one keyed by
+    a digest of the crate's facts, reused while those facts are unchanged."""
     from ferrolens.analyzers.crate_types import CrateTypes, TypeFacts
     from ferrolens.analyzers.registry import all_rules
 
@@ -281,6 +281,7 @@ def _second_pass(files: list[Path], reports: list, todo_paths: set[int], setting
         return
     crates = {m: CrateTypes.build(facts) for m, facts in by_crate.items() if len(facts) > 1}
     digests: dict[str, str] = {}  # a stable digest of each crate's facts: second-pass results are cached by it
+    wide = {r.name for r in all_rules().values() if r.crate_wide}
     for i, rep in enumerate(reports):
         ct = crates.get(rep.manifest) if rep is not None and rep.facts is not None else None
         if ct is None:
@@ -299,7 +300,6 @@ def _second_pass(files: list[Path], reports: list, todo_paths: set[int], setting
             continue
         again = process_file(files[i], rep.path, settings, False, False, False, external=ct)
         # the other rules' findings stand from the first pass; the crate-wide ones are redone
-        wide = {r.name for r in all_rules().values() if r.crate_wide}
         again.findings = sorted([f for f in rep.findings if f["rule"] not in wide] + again.findings, key=lambda f: (f["start"]["line"], f["start"]["column"], f["rule"]))
         again.second_digest, again.manifest = digest, rep.manifest
         again.units, again.facts, again.missed = rep.units, rep.facts, rep.missed
@@ -511,7 +511,7 @@ def _check(args) -> int:
             progress.step()
     progress.close()
     if _crate_wide(settings):
-        _second_pass(files, reports, todo_paths={i for i, _ in todo}, settings=settings, args=args)
+        _second_pass(files, reports, settings)
     done = [r for r in reports if r is not None]
 
     # duplicate_code reads every file: its findings are reused from the cache only when no file changed

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from ferrolens.analyzers.summary import memo_by_state
+
 
 @dataclass(frozen=True, slots=True)
 class Layout:
@@ -208,18 +210,8 @@ _PARTS_READ = ("fields", "consts", "aliases", "opaque", "types", "variants", "im
 
 def file_resolver(summary) -> Resolver:
     """Layouts of the structs, enums and aliases a file declares (its FileSummary). Memoised per
-    summary state: rules ask once per item, and building it walks every field of the file. Every part
-    it may read is noted as read (through the engine's recorder) on each call."""
-    for part in _PARTS_READ:
-        getattr(summary, part)
-    base = getattr(summary, "_summary", summary)
-    key = (id(base), base.digest())
-    hit = _RESOLVERS.get(key)
-    if hit is None:
-        if len(_RESOLVERS) > 8:  # each holds a file's summary alive
-            _RESOLVERS.clear()
-        hit = _RESOLVERS[key] = _build_resolver(base)
-    return hit
+    summary state: rules ask once per item, and building it walks every field of the file."""
+    return memo_by_state(_RESOLVERS, summary, _PARTS_READ, _build_resolver)
 
 
 def _build_resolver(summary) -> Resolver:

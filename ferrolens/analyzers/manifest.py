@@ -22,7 +22,7 @@ from typing import Iterator
 import tree_sitter_toml
 from tree_sitter import Language, Node, Parser
 
-from ferrolens.analyzers.model import Edit, FileEdit, Finding, Fix, Related, Severity
+from ferrolens.analyzers.model import Edit, Finding, Fix, Severity
 
 KIND_MANIFEST = "manifest"
 KIND_CONFIG = "cargo-config"
@@ -150,9 +150,6 @@ class Manifest:
             cur = cur[p]
         return cur
 
-    def entry(self, *path: str) -> Entry | None:
-        return self.entries.get(path) or self.tables.get(path)
-
     def text(self, node: Node) -> str:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
@@ -229,7 +226,7 @@ def analyze_manifest(manifest: Manifest, package: Package | None, rules) -> list
     return sorted(out, key=lambda f: (f.start, f.end, f.rule))
 
 
-def insert_in_table(manifest: Manifest, table: tuple[str, ...], line: str) -> Edit | FileEdit:
+def insert_in_table(manifest: Manifest, table: tuple[str, ...], line: str) -> Edit:
     """An edit that adds `line` (`key = value  # comment`) to `table`: after its last entry when the
     table exists, else a new table at the end of the file."""
     entry = manifest.tables.get(table)
@@ -243,6 +240,3 @@ def insert_in_table(manifest: Manifest, table: tuple[str, ...], line: str) -> Ed
     header = ".".join(p if re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{p}"' for p in table)
     return Edit(len(data), len(data), f"{sep}[{header}]\n{line}\n")
 
-
-def related_line(path: str, line: int, message: str) -> Related:
-    return Related(line, line, message, path)

@@ -245,6 +245,22 @@ def _field_types(body: Node | None, data: bytes) -> tuple[str, ...]:
     return tuple(_text(data, d.child_by_field_name("type")) for d in body.named_children if d.type == "field_declaration")
 
 
+def memo_by_state(store: dict, summary, parts: tuple[str, ...], build):
+    """`build(summary)` memoised per summary object and the state of the `parts` it reads: for what file
+    rules and per-item rules would otherwise rebuild on every keystroke. Each part is noted as read on
+    every call (`summary` may be the engine's recorder), so cached findings stay tied to them."""
+    for part in parts:
+        getattr(summary, part)
+    base = getattr(summary, "_summary", summary)
+    key = (id(base), tuple(base.part_digest(p) for p in parts))
+    hit = store.get(key)
+    if hit is None:
+        if len(store) > 8:
+            store.clear()
+        hit = store[key] = build(base)
+    return hit
+
+
 _NO_DICT: dict = {}  # shared by every item summary with nothing there: never written to
 _NO_SET: frozenset = frozenset()
 _CONTAINERS = ("functions", "methods", "fields", "const_fns", "loop_calls", "consts", "types", "iterators", "imports", "aliases", "variants", "opaque", "crates", "asserted")

@@ -316,3 +316,18 @@ def in_test_code(src, node: Node) -> bool:
             return True
         cur = cur.parent
     return False
+
+
+def nodes_containing(data: bytes, root: Node, needle: bytes, node_type: str) -> Iterator[Node]:
+    """Each distinct `node_type` node that contains an occurrence of `needle`, found from the text
+    (str.find) rather than a walk: for file rules that run on every keystroke of a big file."""
+    seen = set()
+    at = data.find(needle)
+    while at >= 0:
+        node = root.descendant_for_byte_range(at, at)
+        while node is not None and node.type != node_type:
+            node = node.parent
+        if node is not None and node.id not in seen:
+            seen.add(node.id)
+            yield node
+        at = data.find(needle, at + 1)

@@ -8,6 +8,7 @@ from ferrolens.analyzers.context import Context
 from ferrolens.analyzers.crate_types import FieldSite, actor_sites
 from ferrolens.analyzers.model import Related
 from ferrolens.analyzers.registry import FixKind, Rule
+from ferrolens.analyzers.summary import memo_by_state
 
 DOCS = """
 ## What it does
@@ -51,15 +52,7 @@ _SITES: dict[tuple, list[FieldSite]] = {}
 
 def _local_sites(summary) -> list[FieldSite]:
     """actor_sites of the file, memoised per summary state (a file rule runs on every keystroke)."""
-    fields, imports, types = summary.fields, summary.imports, summary.types  # noted as read
-    base = getattr(summary, "_summary", summary)
-    key = (id(base), hash((base.part_digest("fields"), base.part_digest("imports"), base.part_digest("types"))))
-    if key not in _SITES:
-        if len(_SITES) > 64:
-            _SITES.clear()
-        _SITES[key] = actor_sites(base)
-    del fields, imports, types
-    return _SITES[key]
+    return memo_by_state(_SITES, summary, ("fields", "imports", "types"), actor_sites)
 
 
 def check(ctx: Context, root: Node):

@@ -6,6 +6,7 @@ from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, delete_statement, fix
 from ferrolens.analyzers.model import Severity
+from ferrolens.analyzers.syntax import nodes_containing
 from ferrolens.analyzers.registry import FixKind, Rule
 
 DOCS = """
@@ -38,24 +39,9 @@ Safe: the program is the same; only the build stops failing on warnings.
 """
 
 
-def _inner_attributes(data: bytes, root: Node):
-    """The top-level inner attributes that mention `warnings`, found from the text (no walk over every
-    item of a big file on each keystroke)."""
-    at = data.find(b"warnings")
-    seen = set()
-    while at >= 0:
-        node = root.descendant_for_byte_range(at, at)
-        while node is not None and node.type != "inner_attribute_item":
-            node = node.parent
-        if node is not None and node.parent is not None and node.parent.type == "source_file" and node.id not in seen:
-            seen.add(node.id)
-            yield node
-        at = data.find(b"warnings", at + 1)
-
-
 def check(ctx: Context, root: Node):
-    for attr in _inner_attributes(ctx.src.data, root):
-        if attr.has_error:
+    for attr in nodes_containing(ctx.src.data, root, b"warnings", "inner_attribute_item"):
+        if attr.has_error or attr.parent is None or attr.parent.type != "source_file":
             continue
         text = "".join(ctx.text(attr).split())
         if text not in ("#![deny(warnings)]", "#![forbid(warnings)]"):

@@ -9,7 +9,7 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import Context, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import impl_trait_name, impl_type_name
-from ferrolens.analyzers.syntax import attribute_text, is_generic_fn, outer_attributes, subtree
+from ferrolens.analyzers.syntax import attribute_text, is_generic_fn, nodes_containing, outer_attributes, subtree
 
 DOCS = """
 ## What it does
@@ -72,19 +72,14 @@ def _inline_always_fns(data: bytes, root: Node):
     """The functions an `#[inline(always)]` stands before, found from the text's occurrences (a file
     rule runs on every keystroke: no walk over every function of a big file)."""
     seen = set()
-    at = data.find(b"inline(always)")
-    while at >= 0:
-        node = root.descendant_for_byte_range(at, at)
-        while node is not None and node.type != "attribute_item":
-            node = node.parent
-        item = node.next_named_sibling if node is not None else None
+    for attr in nodes_containing(data, root, b"inline(always)", "attribute_item"):
+        item = attr.next_named_sibling
         while item is not None and item.type in ("attribute_item", "line_comment", "block_comment"):
             item = item.next_named_sibling
         body = item.child_by_field_name("body") if item is not None and item.type == "function_item" else None
         if body is not None and item.id not in seen:
             seen.add(item.id)
             yield item, body
-        at = data.find(b"inline(always)", at + 1)
 
 
 def check(ctx: Context, root: Node):
