@@ -26,7 +26,7 @@ class Document:
     task: object = None  # the pending analysis (asyncio.Task)
     key: str = ""  # its name in the workspace clone index (a path relative to the workspace folder)
     manifest: str = ""  # its crate's Cargo.toml, when the crate-wide rules are on
-    kind: str = "rust"  # or "manifest": a Cargo.toml (its tree is a TOML tree, never read as Rust)
+    kind: str = "rust"  # or manifest.KIND_MANIFEST / KIND_CONFIG: a TOML tree, never read as Rust
     facts_digest: int | None = None  # the summary digest its type facts were last given for
     # duplicate_code runs off the keystroke path: its findings as of the last run, the byte edits made
     # since (start, old end, new end), which shift them until the next run, and its own cache
@@ -41,7 +41,7 @@ def open_document(uri: str, version: int, text: str, max_size: int, key: str = "
     data = encode_utf8(text)
     if len(data) > max_size:
         return Document(uri, version, None, f"ferrolens skipped this file: {len(data):,} bytes is over the size limit ({max_size:,}; setting maxFileSize)", key=key, kind=kind)
-    if kind == "manifest":
+    if kind != "rust":
         from ferrolens.analyzers.manifest import parse_toml
 
         return Document(uri, version, SourceFile(data, key or uri, tree=parse_toml(data)), key=key, kind=kind)

@@ -339,7 +339,7 @@ class FerrolensServer(LanguageServer):
             return
         if doc.src is None:
             doc.findings = []
-        elif doc.kind == "manifest":
+        elif doc.kind != "rust":
             doc.findings = self.analyze_manifest(doc)
         else:
             try:
@@ -371,10 +371,9 @@ class FerrolensServer(LanguageServer):
         if not rules:
             return []
         try:
-            config_file = doc.uri.endswith("/.cargo/config.toml")
-            manifest = Manifest(doc.src.data, doc.key, KIND_CONFIG if config_file else KIND_MANIFEST)
+            manifest = Manifest(doc.src.data, doc.key, doc.kind)
             package = None
-            if path and not config_file:
+            if path and doc.kind == KIND_MANIFEST:
                 overrides = {}
                 for d in self.documents.values():
                     p = to_fs_path(d.uri) if d.kind == "rust" and d.src is not None and d.uri.startswith("file:") else None
@@ -388,7 +387,7 @@ class FerrolensServer(LanguageServer):
 
     def sources_changed(self) -> None:
         """A Rust document changed: the open Cargo.toml files see it once typing pauses."""
-        if not any(d.kind == "manifest" for d in self.documents.values()):
+        if not any(d.kind == KIND_MANIFEST for d in self.documents.values()):
             return
         if self._manifest_timer is not None:
             self._manifest_timer.cancel()
@@ -396,7 +395,7 @@ class FerrolensServer(LanguageServer):
         def rerun() -> None:
             self._manifest_timer = None
             for d in self.documents.values():
-                if d.kind == "manifest":
+                if d.kind == KIND_MANIFEST:
                     d.analyzed = None
                     self.schedule(d)
 
@@ -605,7 +604,7 @@ async def did_change_configuration(ls: FerrolensServer, params: lsp.DidChangeCon
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: FerrolensServer, params: lsp.DidOpenTextDocumentParams) -> None:
     td = params.text_document
-    kind = "manifest" if td.uri.endswith(("/Cargo.toml", "/.cargo/config.toml")) else "rust"
+    kind = KIND_MANIFEST if td.uri.endswith("/Cargo.toml") else KIND_CONFIG if td.uri.endswith("/.cargo/config.toml") else "rust"
     if kind == "rust" and td.language_id != "rust" and not td.uri.endswith(".rs"):
         # other files a client may send: no rules for them, so nothing to publish
         ls.ignored_uris.add(td.uri)
