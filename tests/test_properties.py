@@ -76,6 +76,31 @@ def test_incremental_store_matches_fresh_state(seed: bytes, edits):
         _check_findings(src, warm)
 
 
+
+@settings(max_examples=int(os.environ.get("FERROLENS_FUZZ_EXAMPLES", "100")), derandomize=bool(os.environ.get("CI")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(
+    seed=st.sampled_from(SEEDS),
+    bursts=st.lists(st.tuples(st.lists(edit_strategy, min_size=1, max_size=5), st.booleans()), min_size=1, max_size=6),
+)
+def test_bursts_of_edits_walk_only_what_changed_and_match_a_fresh_analysis(seed: bytes, bursts):
+    """Several edits between two analyses (a didChange burst), reparsed once or dropped tree and all:
+    the engine walks only the top-level items in the changed text, and still finds what a cold
+    analysis finds."""
+    src = SourceFile(seed)
+    cache = ItemCache()
+    ENGINE.analyze(src, cache)
+    for edits, drop in bursts:
+        for where, span, text in edits:
+            data = src.data
+            start = _char_boundary(data, int(where * len(data)))
+            end = _char_boundary(data, min(len(data), start + int(span * len(data))))
+            src.apply_edit(start, end, text.encode("utf-8", "surrogatepass"), reparse=False)
+        if drop:
+            src.drop_tree()
+        warm = ENGINE.analyze(src, cache)
+        assert warm == ENGINE.analyze(SourceFile(src.data))
+
+
 def _check_findings(src: SourceFile, findings) -> None:
     data = src.data
     bad = error_ranges(src.root) if src.root.has_error else []
@@ -159,6 +184,16 @@ def test_edits_only_reanalyse_the_touched_item():
     src.apply_edit(at, at, b" 1; ")
     engine.analyze(src, cache)
     assert calls == ["d"]
+    # the walk itself is limited to the changed text: the other top-level items come back from the
+    # cache as they were (moved), never re-read from the tree
+    before = [g.entries for g in cache.groups]
+    calls.clear()
+    at = src.data.index(b"fn a() {") + len(b"fn a() {")
+    src.apply_edit(at, at, b" 2; ")
+    engine.analyze(src, cache)
+    after = [g.entries for g in cache.groups]
+    assert calls == ["a"]
+    assert after[0] is not before[0] and all(a is b for a, b in zip(after[1:], before[1:]))
 
 
 def _clone_view(index, paths):
@@ -229,3 +264,32 @@ def test_manifest_rules_never_crash_and_stay_inside_the_file(seed, edits, kind):
                 assert 0 <= e.start <= e.end <= len(data)
     if any(f.rule == "manifest_syntax" for f in found):
         assert [f.rule for f in found] == ["manifest_syntax"]  # a broken file gets that one finding only
+
+
+@settings(max_examples=300, derandomize=bool(os.environ.get("CI")), deadline=None)
+@given(edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 6), st.text("ab\n", max_size=6)), min_size=1, max_size=10))
+def test_changed_spans_map_every_untouched_byte_back_to_where_it_was(edits):
+    """The engine's account of a burst of edits (engine._dirty): outside the spans it reports, every
+    byte of the new text is the byte of the old text at the mapped offset."""
+    from ferrolens.analyzers.engine import _dirty
+
+    old = b"0123456789" * 8
+    src = SourceFile(old)
+    cache = ItemCache()
+    cache.groups, cache.seen = [], (src, src.log_end)
+    for where, span, text in edits:
+        start = int(where * len(src.data))
+        src.apply_edit(start, min(len(src.data), start + span), text.encode(), reparse=False)
+    spans = _dirty(src, cache)
+    new = src.data
+    assert spans, "every edit is a change"
+    for a, b in zip(spans, spans[1:]):
+        assert a[1] <= b[0] and a[3] < b[2]
+    shift, k = 0, 0
+    for p in range(len(new)):
+        while k < len(spans) and spans[k][3] <= p:
+            shift += spans[k][3] - spans[k][2] - spans[k][1] + spans[k][0]
+            k += 1
+        if k < len(spans) and spans[k][2] <= p:
+            continue  # inside a changed span
+        assert new[p] == old[p - shift]

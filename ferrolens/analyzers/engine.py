@@ -14,6 +14,7 @@ still come out.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -24,7 +25,7 @@ from ferrolens.analyzers.dry.fingerprint import FingerprintCache
 from ferrolens.analyzers.dry.index import CloneIndex, DryOptions
 from ferrolens.analyzers.model import CrateInfo, Finding, Severity
 from ferrolens.analyzers.registry import Rule, all_rules
-from ferrolens.analyzers.source import SourceFile
+from ferrolens.analyzers.source import CHANGED, EDIT, SourceFile
 from ferrolens.analyzers.summary import FileSummary, summarize_item, summarize_use
 
 ITEM_KINDS = {
@@ -83,19 +84,28 @@ class RuleSelection:
 
 
 class ItemCache:
-    """Per-document cache of item findings and summaries; keeps only the entries the last run used."""
+    """Per-document state between analyses: the top-level items as the last run saw them (`groups`, with
+    their summaries and findings), so a keystroke walks only the top-level children in the changed text
+    and re-checks only the items whose bytes changed."""
 
     def __init__(self) -> None:
-        # item key -> (findings relative to the item start, the summary parts they read and their digests)
-        self.findings: dict[tuple, tuple[list[Finding], tuple]] = {}
+        self.reset()
+        self.selection: tuple = ()
+        self.fingerprints = FingerprintCache()  # clone fingerprints per item (duplicate_code)
+
+    def reset(self) -> None:
+        # top-level groups in document order and their starts; None: walk the whole file next time
+        self.groups: list[_Group] | None = None
+        self.starts: list[int] = []
+        self.seen: tuple[SourceFile | None, int] = (None, 0)  # the source and its change log position
+        self.broken = (False, False)  # the root's (is_error, has_error) at the last run
+        # the summaries of the items in the file by item key, and how many items have that key
         self.summaries: dict[tuple, FileSummary] = {}
+        self.refs: dict[tuple, int] = {}
         self.merged: FileSummary | None = None  # the merge of `summaries`, and its digest
         self.digest: int | None = None
         self.checked_digest: int | None = None  # the digest all cached findings were valid for
-        # (container kind, container bytes) -> [(item start relative to the container, item key)]
-        self.containers: dict[tuple, list[tuple[int, tuple]]] = {}
-        self.selection: tuple = ()
-        self.fingerprints = FingerprintCache()  # clone fingerprints per item (duplicate_code)
+        self.containers: dict[tuple, _Group] = {}  # (kind, bytes) of an impl/trait/mod -> its group
 
 
 _ALLOW_COMMENT = re.compile(rb"ferrolens\s*:\s*allow\s*\(([^)]*)\)")
@@ -127,9 +137,8 @@ class Engine:
         if cache is None:
             cache = ItemCache()
         if cache.selection != (self.selection.fingerprint(), crate):
-            cache.findings.clear()
+            cache.reset()
             cache.selection = (self.selection.fingerprint(), crate)
-        data = src.data
         root = src.root
         if root.is_missing:
             return []
@@ -137,59 +146,48 @@ class Engine:
             # file rules only (duplicate_code's engine): no item walk, no summaries
             ctx = Context(src, None, self.workspace or CloneIndex(self.dry), cache.fingerprints, crate, self.selection.explicit)
             return self.finish(src, self._with_file_rules(ctx, []))
-        # when the top level does not parse, tree-sitter makes the root an ERROR node whose children are
-        # still the well-formed items around the broken spot: those keep their findings (a stray token
-        # typed between two fns must not blank the file), the fragments do not (see the item loop)
-        # items as (node or None, start, key, container): an impl/trait/mod whose bytes did not change
-        # since the last analysis is not walked again; its items come back from the cache as
-        # (None, start, key) and are only expanded into nodes if one of them must be rechecked
-        items: list[tuple[Node | None, int, tuple, Node | None]] = []
-        old_summaries = cache.summaries
-        new_summaries: dict[tuple, FileSummary] = {}
-        new_containers: dict[tuple, list[tuple[int, tuple]]] = {}
-        added: list[FileSummary] = []
-        for child in root.children:
-            if child.type in NOT_CHECKED:
-                if child.type == "use_declaration" and not child.has_error:
-                    key = ("use", data[child.start_byte : child.end_byte])
-                    s = old_summaries.get(key)
-                    if s is None:
-                        s = summarize_use(child, data)
-                        added.append(s)
-                    new_summaries[key] = s
-                continue
-            body = child.child_by_field_name("body") if child.type in CONTAINERS else None
-            if body is None:
-                units = [(child, b"")]
-            else:
-                ckey = (child.type, data[child.start_byte : child.end_byte])
-                known = cache.containers.get(ckey) if not child.has_error else None
-                if known is not None:
-                    new_containers[ckey] = known
-                    for rel, key in known:
-                        items.append((None, child.start_byte + rel, key, child))
-                        new_summaries[key] = old_summaries[key]
-                    continue
-                units = iter_items(body, data, data[child.start_byte : body.start_byte])
-                new_containers[ckey] = [(item.start_byte - child.start_byte, _item_key(item, h, data)) for item, h in units]
-            for item, header in units:
-                key = _item_key(item, header, data)
-                items.append((item, item.start_byte, key, None))
-                s = old_summaries.get(key)
-                if s is None:
-                    s = summarize_item(item, data)
+        try:
+            return self._analyze_items(src, cache, crate, external)
+        except _Moved:
+            # the change log missed a change (it should not): start again from a whole walk
+            cache.reset()
+            return self._analyze_items(src, cache, crate, external)
+
+    def _analyze_items(self, src: SourceFile, cache: ItemCache, crate: CrateInfo | None, external) -> list[Finding]:
+        data, root = src.data, src.root
+        broken_before = cache.broken
+        new_groups, fresh, dropped = _walk(src, cache)
+        # the summaries: items that came in add theirs, items that went take theirs away
+        summaries, refs = cache.summaries, cache.refs
+        added, removed = [], []
+        for g in new_groups:
+            for key, s in zip(g.sums, g.summaries):
+                if refs.get(key):
+                    refs[key] += 1
+                else:
+                    refs[key] = 1
+                    summaries[key] = s
                     added.append(s)
-                new_summaries[key] = s
-        cache.summaries = new_summaries
-        cache.containers = new_containers
+        prev: dict[tuple, tuple] = {}  # findings of the items that went, by key (an unchanged item comes back)
+        for g in dropped:
+            for key in g.sums:
+                refs[key] -= 1
+                if not refs[key]:
+                    del refs[key]
+                    removed.append(summaries.pop(key))
+            for (_, key), res in zip(g.entries, g.results):
+                if res is not None:
+                    prev[key] = res
+            if g.ckey is not None:
+                cache.containers.pop(g.ckey, None)
+        for g in new_groups:
+            if g.ckey is not None:
+                cache.containers[g.ckey] = g
         # the merged summary changes only when the declarations of the items that changed did: a
         # keystroke inside a function body re-merges nothing
-        removed = [s for k, s in old_summaries.items() if k not in new_summaries] if len(old_summaries) else []
-        if cache.merged is None or sorted(map(FileSummary.signature, removed)) != sorted(
-            map(FileSummary.signature, added)
-        ):
+        if cache.merged is None or sorted(map(FileSummary.signature, removed)) != sorted(map(FileSummary.signature, added)):
             merged = FileSummary()
-            for s in new_summaries.values():
+            for s in summaries.values():
                 merged.merge(s)
             cache.merged, cache.digest = merged, merged.digest()
         if cache.merged.external is not external:
@@ -197,48 +195,47 @@ class Engine:
             cache.digest = cache.merged.digest()
         summary, digest = cache.merged, cache.digest
         ctx = Context(src, lambda: summary, self.workspace or CloneIndex(self.dry), cache.fingerprints, crate, self.selection.explicit)
+        same = digest == cache.checked_digest
 
-        def stale(entry) -> bool:
-            return entry is None or bool(entry[1] and digest != cache.checked_digest and not _parts_match(entry[1], summary))
+        def stale(res) -> bool:
+            return res is None or bool(res[1] and not same and not _parts_match(res[1], summary))
 
-        # a cached container with an item to recheck is walked after all
-        findings_cache = cache.findings
-        if digest == cache.checked_digest:
-            expand = {id(c) for n, _, key, c in items if n is None and key not in findings_cache}
-        else:
-            expand = {id(c) for n, _, key, c in items if n is None and stale(findings_cache.get(key))}
-        if expand:
-            walked = []
-            for n, start, key, c in items:
-                if n is None and id(c) in expand:
-                    if walked and walked[-1][3] is c:
-                        continue
-                    body = c.child_by_field_name("body")
-                    walked.extend((i, i.start_byte, _item_key(i, h, data), c) for i, h in iter_items(body, data, data[c.start_byte : body.start_byte]))
-                else:
-                    walked.append((n, start, key, c))
-            items = walked
+        def check(g: _Group, nodes: list) -> None:
+            results = g.results
+            for i, node in enumerate(nodes):
+                if node.has_error or (node.type not in ITEM_KINDS and _container_broken(node)):
+                    # beside a syntax error, only well-formed declarations count: a loose block or
+                    # expression there is a fragment of the broken code
+                    results[i] = None
+                    continue
+                res = results[i] if results[i] is not None else prev.get(g.entries[i][1])
+                if stale(res):
+                    ctx.used_summary.clear()
+                    start = node.start_byte
+                    found = [f.shifted(-start) for f in self._check_item(ctx, node)]
+                    # only items whose rules read a part of the summary are redone when that part
+                    # changes (a renamed fn, a new field, a const's value)
+                    res = (found, tuple((p, summary.part_digest(p)) for p in sorted(ctx.used_summary)))
+                results[i] = res
+            g.found = any(r is not None and r[0] for r in results)
 
-        out: list[Finding] = []
-        new_findings: dict[tuple, tuple[list[Finding], tuple]] = {}
-        for item, start, key, _container in items:
-            if item is not None and (item.has_error or (item.type not in ITEM_KINDS and _container_broken(item))):
-                # beside a syntax error, only well-formed declarations count: a loose block or
-                # expression there is a fragment of the broken code
-                continue
-            entry = cache.findings.get(key)
-            if stale(entry):
-                ctx.used_summary.clear()
-                rel = [f.shifted(-start) for f in self._check_item(ctx, item)]
-                # only items whose rules read a part of the summary are redone when that part changes
-                # (a renamed fn, a new field, a const's value)
-                entry = (rel, tuple((p, summary.part_digest(p)) for p in sorted(ctx.used_summary)))
-            new_findings[key] = entry
-            if entry[0]:
-                out.extend(f.shifted(start) for f in entry[0])
-        cache.findings = new_findings
+        # `_walk` recorded whether the file parses now; loose items are checked only while it does
+        flipped = broken_before[1] != cache.broken[1]
+        starts = cache.starts
+        for i, g in enumerate(cache.groups):
+            nodes = fresh.get(id(g))
+            if nodes is not None:
+                check(g, nodes)
+            elif (g.loose and flipped) or (g.entries and not same and any(stale(r) for r in g.results)):
+                check(g, g.expand(root, data, starts[i]))
         cache.checked_digest = digest
 
+        out: list[Finding] = []
+        for g, start in zip(cache.groups, starts):
+            if g.found:
+                for (rel, _), res in zip(g.entries, g.results):
+                    if res is not None and res[0]:
+                        out.extend(f.shifted(start + rel) for f in res[0])
         out = mark_hot_paths(src, summary, [f for f in out if not f.when_loop_call or f.when_loop_call in summary.loop_calls])
         return self.finish(src, self._with_file_rules(ctx, out))
 
@@ -304,6 +301,190 @@ class Engine:
         if rule is None or not rule.clippy:
             return False
         return _clippy_allowed(src, f, rule.clippy)
+
+
+class _Group:
+    """One top-level child as a walk saw it, wherever it sits: the length of its extent (from its first
+    outer attribute, part of its items' keys, to its end), where the node starts in it, its items
+    (start in the extent, key), their summaries and their findings (None: not checked)."""
+
+    __slots__ = ("length", "child", "entries", "sums", "summaries", "ckey", "results", "found", "loose")
+
+    def __init__(self, length: int, child: int, entries: tuple, summaries: tuple, ckey: tuple | None = None) -> None:
+        self.length, self.child = length, child
+        self.entries = entries  # ((item start - extent start, item key), ...)
+        self.sums = tuple(key for _, key in entries)
+        self.loose = False  # not a declaration (a top-level macro call): checked only while the file parses
+        self.summaries = summaries  # the summaries its items (or its `use`) contribute, by `sums`
+        self.ckey = ckey  # an impl/trait/mod: (kind, bytes)
+        self.results: list[tuple | None] = [None] * len(entries)  # per item: (findings relative to it, summary parts read)
+        self.found = False
+
+    def expand(self, root: Node, data: bytes, start: int) -> list[Node]:
+        """The group's item nodes in the current tree, the group starting at `start`."""
+        at = start + self.child
+        node = root.first_child_for_byte(at)
+        while node is not None and node.start_byte < at:
+            node = node.next_sibling
+        if node is None or node.start_byte != at or node.end_byte != start + self.length:
+            raise _Moved
+        body = node.child_by_field_name("body") if node.type in CONTAINERS else None
+        units = [(node, b"")] if body is None else iter_items(body, data, data[node.start_byte : body.start_byte])
+        if [_item_key(i, h, data) for i, h in units] != [key for _, key in self.entries]:
+            raise _Moved
+        return [i for i, _ in units]
+
+
+class _Moved(Exception):
+    """A reused group is not where the change log said it would be: walk the whole file."""
+
+
+def _dirty(src: SourceFile, cache: ItemCache) -> list[list[int]] | None:
+    """The text changed since the cache's last run, as sorted disjoint spans [old start, old end, new
+    start, new end] (offsets of the last run's text and of today's): the edits, and the ranges whose
+    syntax tree-sitter saw change. None: walk the whole file."""
+    seen, position = cache.seen
+    changes = src.changes_since(position) if seen is src and cache.groups is not None else None
+    if changes is None:
+        return None
+    spans: list[list[int]] = []
+    for entry in changes:
+        if entry[0] == EDIT:
+            _, s, oe, ne = entry
+        elif entry[0] == CHANGED:
+            _, s, oe = entry
+            ne = oe
+        else:
+            return None
+        # the spans this change touches merge with it into one
+        first = 0
+        while first < len(spans) and spans[first][3] < s:
+            first += 1
+        last = first
+        while last < len(spans) and spans[last][2] <= oe:
+            last += 1
+        before = sum(sp[3] - sp[2] - sp[1] + sp[0] for sp in spans[:first])
+        old_lo, new_lo, old_hi, new_hi = s - before, s, oe - before, oe
+        if first < last:
+            a, b = spans[first], spans[last - 1]
+            if a[2] <= s:
+                old_lo, new_lo = a[0], a[2]
+            if b[3] >= oe:
+                old_hi, new_hi = b[1], b[3]
+            else:
+                old_hi = oe - before - sum(sp[3] - sp[2] - sp[1] + sp[0] for sp in spans[first:last])
+        d = ne - oe
+        for sp in spans[last:]:
+            sp[2] += d
+            sp[3] += d
+        spans[first:last] = [[old_lo, old_hi, new_lo, new_hi + d]]
+    return spans
+
+
+def _walk(src: SourceFile, cache: ItemCache) -> tuple[list["_Group"], dict[int, list[Node]], list["_Group"]]:
+    """Bring `cache.groups` up to date with the tree, walking only the top-level children in the text
+    changed since the last run. Returns the groups that came in (walked, or a known impl/trait/mod met
+    again), the item nodes of the walked ones by id, and the groups that went."""
+    data, root = src.data, src.root
+    old, starts = cache.groups or [], cache.starts
+    broken = (root.is_error, root.has_error)
+    n = len(old)
+    # when the top level does not parse, tree-sitter makes the root an ERROR node whose children are
+    # still the well-formed items around the broken spot: those keep their findings (a stray token
+    # typed between two fns must not blank the file), the fragments do not; whole walks there
+    spans = _dirty(src, cache) if not broken[0] and not cache.broken[0] else None
+    # runs of old groups to drop, with the walk between the groups kept around them:
+    # [first dropped, end of the dropped, size change before the run, size change after it]
+    runs: list[list[int]] = []
+    if spans is None:
+        runs.append([0, n, 0, 0])
+    else:
+        shift = 0
+        for olo, ohi, nlo, nhi in spans:
+            # groups wholly before the span stay, those wholly after it move by its size change
+            k1 = bisect_left(range(n), olo, key=lambda i: starts[i] + old[i].length)
+            k2 = max(k1, bisect_right(range(n), ohi, key=lambda i: starts[i]))
+            d = nhi - nlo - ohi + olo
+            if runs and k1 <= runs[-1][1]:
+                runs[-1][1] = max(runs[-1][1], k2)
+                runs[-1][3] += d
+            else:
+                runs.append([k1, k2, shift, shift + d])
+            shift += d
+    groups: list[_Group] = []
+    group_starts: list[int] = []
+    new_groups: list[_Group] = []
+    dropped: list[_Group] = []
+    fresh: dict[int, list[Node]] = {}
+    kept, after = 0, 0
+    for k1, k2, before, after in runs:
+        groups.extend(old[kept:k1])
+        group_starts.extend([s + before for s in starts[kept:k1]] if before else starts[kept:k1])
+        mid_lo = starts[k1 - 1] + before + old[k1 - 1].length if k1 else 0
+        mid_hi = starts[k2] + after if k2 < n else len(data)
+        dropped.extend(old[k1:k2])
+        kept = k2
+        children = []
+        child = root.first_child_for_byte(mid_lo) if mid_lo < len(data) else None
+        while child is not None and child.start_byte < mid_hi:
+            if child.start_byte < mid_lo or child.end_byte > mid_hi:
+                raise _Moved
+            children.append(child)
+            child = child.next_sibling
+        _walk_children(children, data, cache, groups, group_starts, new_groups, fresh)
+    groups.extend(old[kept:])
+    group_starts.extend([s + after for s in starts[kept:]] if after else starts[kept:])
+    cache.groups, cache.starts = groups, group_starts
+    cache.seen = (src, src.log_end)
+    cache.broken = broken
+    return new_groups, fresh, dropped
+
+
+def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: list, group_starts: list, new_groups: list, fresh: dict) -> None:
+    """Groups for top-level children, appended to `groups` (and `new_groups`); `fresh` gets the item
+    nodes of the groups made anew."""
+    summaries = cache.summaries
+
+    def summary(key: tuple, node: Node, make) -> FileSummary:
+        s = summaries.get(key)
+        return s if s is not None else make(node, data)
+
+    for child in children:
+        ctype = child.type
+        cs = child.start_byte
+        if ctype in NOT_CHECKED:
+            if ctype == "use_declaration" and not child.has_error:
+                key = ("use", data[cs : child.end_byte])
+                g = _Group(child.end_byte - cs, 0, (), (summary(key, child, summarize_use),))
+                g.sums = (key,)
+                new_groups.append(g)
+                groups.append(g)
+                group_starts.append(cs)
+            continue
+        body = child.child_by_field_name("body") if ctype in CONTAINERS else None
+        if body is None:
+            key = _item_key(child, b"", data)
+            g = _Group(child.end_byte - cs + key[4], key[4], ((key[4], key),), (summary(key, child, summarize_item),))
+            g.loose = ctype not in ITEM_KINDS
+            new_groups.append(g)
+            groups.append(g)
+            group_starts.append(cs - key[4])
+            fresh[id(g)] = [child]
+            continue
+        ckey = (ctype, data[cs : child.end_byte])
+        known = cache.containers.get(ckey) if not child.has_error else None
+        if known is not None:
+            new_groups.append(known)
+            groups.append(known)
+            group_starts.append(cs)
+            continue
+        units = iter_items(body, data, data[cs : body.start_byte])
+        entries = tuple((item.start_byte - cs, _item_key(item, h, data)) for item, h in units)
+        g = _Group(child.end_byte - cs, 0, entries, tuple(summary(key, item, summarize_item) for (item, _), (_, key) in zip(units, entries)), ckey)
+        new_groups.append(g)
+        groups.append(g)
+        group_starts.append(cs)
+        fresh[id(g)] = [item for item, _ in units]
 
 
 def _item_key(item: Node, header: bytes, data: bytes) -> tuple:

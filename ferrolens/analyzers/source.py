@@ -13,12 +13,17 @@ be rebuilt or shifted on every edit.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 
 from tree_sitter import Language, Node, Parser, Tree
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 _CHUNK = 8192
+# the change log of a SourceFile (see `SourceFile.log`)
+EDIT, CHANGED, RESET = 0, 1, 2
+_LOG_KEEP = 512  # log entries kept; a reader that fell further behind starts afresh
 
 
 @lru_cache(maxsize=1)
@@ -62,16 +67,25 @@ def _chunks(data: bytes, start: int, end: int) -> tuple[list[int], list[int]]:
 
 
 class LineIndex:
-    """Maps byte offsets to lines and back, updated in place by edits."""
+    """Maps byte offsets to lines and back, updated in place by edits. Lookups bisect prefix sums of
+    the chunks, rebuilt once after an edit (a few hundred additions) rather than walked per lookup."""
 
-    __slots__ = ("_sizes", "_lines")
+    __slots__ = ("_sizes", "_lines", "_pos", "_seen")
 
     def __init__(self, data: bytes) -> None:
         self._sizes, self._lines = _chunks(data, 0, len(data))
+        self._pos: list[int] | None = None  # chunk start offsets
+        self._seen: list[int] = []  # newlines before each chunk
 
     @property
     def line_count(self) -> int:
         return sum(self._lines) + 1
+
+    def _sums(self) -> list[int]:
+        if self._pos is None:
+            self._pos = [0, *accumulate(self._sizes)][:-1]
+            self._seen = [0, *accumulate(self._lines)][:-1]
+        return self._pos
 
     def update(self, new_data: bytes, start: int, old_end: int, new_end: int) -> None:
         """Bytes [start, old_end) were replaced; they are [start, new_end) of new_data now."""
@@ -90,33 +104,32 @@ class LineIndex:
         new_sizes, new_lines = _chunks(new_data, first_pos, new_stop)
         sizes[first : i + 1] = new_sizes
         lines[first : i + 1] = new_lines
+        self._pos = None
 
     def line_of(self, data: bytes, offset: int) -> tuple[int, int]:
         """(line, byte offset of that line's start) for a byte offset."""
-        pos = line = 0
-        for size, nl in zip(self._sizes, self._lines):
-            if offset < pos + size:
-                break
-            pos += size
-            line += nl
-        line += data.count(b"\n", pos, offset)
+        starts = self._sums()
+        i = max(0, bisect_right(starts, offset) - 1)
+        pos = starts[i]
+        line = self._seen[i] + data.count(b"\n", pos, offset)
         return line, data.rfind(b"\n", 0, offset) + 1
 
     def line_start(self, data: bytes, line: int) -> int | None:
         """Byte offset where `line` starts, None when the text has fewer lines."""
         if line <= 0:
             return 0
-        pos = seen = 0
-        for size, nl in zip(self._sizes, self._lines):
-            if seen + nl >= line:
-                break
-            pos += size
-            seen += nl
-        else:
+        self._sums()
+        seen = self._seen
+        # the last chunk with fewer than `line` newlines before it holds the newline that ends line - 1
+        i = bisect_right(seen, line - 1) - 1
+        if seen[i] + self._lines[i] < line:
             return None
+        pos, count = self._pos[i], seen[i]
         at = pos - 1
-        for _ in range(line - seen):
+        for _ in range(line - count):
             at = data.find(b"\n", at + 1)
+            if at < 0:
+                return None
         return at + 1
 
 
@@ -143,9 +156,14 @@ class SourceFile:
     """One file's bytes, tree and line index. Mutable only through `apply_edit`.
 
     Edits are applied to the bytes and to the tree (`Tree.edit`) at once, but the incremental reparse is
-    deferred until the tree is next read: a burst of didChange notifications costs one parse."""
+    deferred until the tree is next read: a burst of didChange notifications costs one parse.
 
-    __slots__ = ("data", "_tree", "_stale", "index", "path")
+    `log` records what changed, for readers that keep state between analyses (the engine's item walk):
+    (EDIT, start, old end, new end) per edit, (CHANGED, start, end) per range whose syntax a reparse
+    changed (tree-sitter's changed ranges), (RESET,) when the tree was parsed afresh. Offsets are those
+    of the text at that moment; `log_base` is the number of entries dropped from the front."""
+
+    __slots__ = ("data", "_tree", "_stale", "index", "path", "log", "log_base")
 
     def __init__(self, data: bytes, path: str | None = None, tree: Tree | None = None) -> None:
         self.data = data
@@ -153,13 +171,38 @@ class SourceFile:
         self._tree = tree if tree is not None else parse(data)
         self._stale = False
         self.index = LineIndex(data)
+        self.log: list[tuple] = []
+        self.log_base = 0
 
     @property
     def tree(self) -> Tree:
         if self._stale:
-            self._tree = parse(self.data, self._tree)
+            old = self._tree
+            self._tree = parse(self.data, old)
             self._stale = False
+            if old is None:
+                self._note((RESET,))
+            else:
+                for r in old.changed_ranges(self._tree):
+                    self._note((CHANGED, r.start_byte, r.end_byte))
         return self._tree
+
+    def _note(self, entry: tuple) -> None:
+        log = self.log
+        log.append(entry)
+        if len(log) > 2 * _LOG_KEEP:
+            del log[:_LOG_KEEP]
+            self.log_base += _LOG_KEEP
+
+    def changes_since(self, position: int) -> list[tuple] | None:
+        """Log entries from absolute position `position` on; None when some were dropped."""
+        if position < self.log_base:
+            return None
+        return self.log[position - self.log_base :]
+
+    @property
+    def log_end(self) -> int:
+        return self.log_base + len(self.log)
 
     @property
     def has_tree(self) -> bool:
@@ -255,6 +298,7 @@ class SourceFile:
             )
         self.data = new_data
         self.index.update(new_data, start, end, new_end)
+        self._note((EDIT, start, end, new_end))
         self._stale = True
         if reparse:
             self.reparse()
