@@ -74,7 +74,50 @@ INVALIDATE_DELAY = 0.1  # seconds before an open file whose clones changed elsew
 PULL_WAIT_FOR_INDEX = 2.0  # seconds a first pull may wait for the start-up index (clients without refresh)  # documents whose parse tree stays in memory between analyses
 
 
+class _PipeReader(asyncio.StreamReader):
+    """stdin as pygls's message loop reads it: a message cut short by the client closing the pipe
+    reads as the end of input, not as an exception."""
+
+    def __init__(self) -> None:
+        super().__init__(limit=1 << 30)
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await super().readexactly(n)
+        except asyncio.IncompleteReadError:
+            return b""
+
+
 class FerrolensServer(LanguageServer):
+    def start_io(self, stdin=None, stdout=None) -> None:
+        """Serve over stdio. pygls reads stdin through its thread pool, a thread hop for every header
+        line and body (three per message, each a GIL hand-over while an analysis runs); here the event
+        loop reads the pipe itself. Falls back to pygls's reader when stdin is not a pipe."""
+        import threading
+
+        from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+
+        stdin = stdin or sys.stdin.buffer
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def serve() -> None:
+            reader = _PipeReader()
+            try:
+                await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+            except (ValueError, OSError):  # a regular file or a terminal
+                reader = StdinAsyncReader(stdin, self.thread_pool)
+            await run_async(stop_event=self._stop_event, reader=reader, protocol=self.protocol, logger=log, error_handler=self.report_server_error)
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
     def __init__(self) -> None:
         super().__init__("ferrolens", __version__, protocol_cls=FerrolensProtocol, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.documents: dict[str, Document] = {}

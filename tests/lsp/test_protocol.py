@@ -377,6 +377,13 @@ def test_malformed_messages_do_not_stop_the_server():
     assert proc.returncode == 0
 
 
+def test_a_client_that_closes_the_pipe_mid_message_ends_the_server_quietly():
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}
+    proc = subprocess.run(SERVER, input=_frame(init) + b"Content-Length: 100\r\n\r\n{\"jsonrpc\"", capture_output=True, timeout=60)
+    assert '"id": 1' in proc.stdout.decode().replace('"id":1', '"id": 1')
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr
+
+
 async def test_many_open_documents_keep_serving_after_their_trees_are_freed(client):
     await client.initialize_session(lsp.InitializeParams(capabilities=capabilities(["utf-16"])))
     uris = [f"file:///work/demo/src/m{i}.rs" for i in range(20)]
