@@ -165,11 +165,12 @@ class SourceFile:
 
     __slots__ = ("data", "_tree", "_stale", "index", "path", "log", "log_base")
 
-    def __init__(self, data: bytes, path: str | None = None, tree: Tree | None = None) -> None:
+    def __init__(self, data: bytes, path: str | None = None, tree: Tree | None = None, parsed: bool = True) -> None:
         self.data = data
         self.path = path
-        self._tree = tree if tree is not None else parse(data)
-        self._stale = False
+        # parsed=False: positions only for now (the tree is parsed when first read)
+        self._tree = tree if tree is not None or not parsed else parse(data)
+        self._stale = self._tree is None
         self.index = LineIndex(data)
         self.log: list[tuple] = []
         self.log_base = 0

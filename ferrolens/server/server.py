@@ -20,6 +20,7 @@ from ferrolens.analyzers.dry.index import CloneIndex
 from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.fix import non_overlapping
 from ferrolens.analyzers.registry import all_rules, is_assist
+from ferrolens.analyzers.source import SourceFile
 from ferrolens.analyzers.rules.dry.duplicate_code import findings as duplicate_code_findings
 from ferrolens.analyzers.crate_types import TypeFacts
 from ferrolens.analyzers.manifest import KIND_CONFIG, KIND_MANIFEST, MANIFEST_SCOPES, Manifest, analyze_manifest
@@ -123,6 +124,7 @@ class FerrolensServer(LanguageServer):
         self.documents: dict[str, Document] = {}
         self.ignored_uris: set[str] = set()  # open documents that are not Rust
         self.recent: dict[str, None] = {}  # uris of documents that keep their tree, least recent first
+        self._workspace_refresh: asyncio.TimerHandle | None = None
         self.file_settings = config.Settings()
         self.client_settings: Any = None
         self.settings = config.Settings()
@@ -249,15 +251,33 @@ class FerrolensServer(LanguageServer):
             self.protocol.notify(INDEX_STATUS, {"indexing": False, "done": ws.indexed_files, "total": ws.total_files, "seconds": round(ws.seconds, 2)})
         if index is ws.index:
             self.invalidate(d.key for d in self.documents.values())
+            self.refresh_workspace()  # the closed files have their copies now
 
     def invalidate(self, keys) -> None:
         """The clone sets of these files changed: run duplicate_code on those that are open, soon (a
         burst of changes, such as many files opened at once, collapses into one run per file)."""
         by_key = {d.key: d for d in self.documents.values()}
+        closed = False
         for key in keys:
             doc = by_key.get(key)
             if doc is not None:
                 self.schedule_dry(doc, INVALIDATE_DELAY)
+            else:
+                closed = True
+        if closed:
+            self.refresh_workspace()
+
+    def refresh_workspace(self) -> None:
+        """Ask a pulling client to pull again, for the files that are not open (coalesced: one ask
+        per INVALIDATE_DELAY)."""
+        if not (self.pull and self.refresh_support) or self._workspace_refresh is not None:
+            return
+
+        def ask() -> None:
+            self._workspace_refresh = None
+            self.workspace_diagnostic_refresh(None)
+
+        self._workspace_refresh = asyncio.get_event_loop().call_later(INVALIDATE_DELAY, ask)
 
     # -- duplicate_code, off the keystroke path -----------------------------------------------------
     def schedule_dry(self, doc: Document, delay: float = DRY_DELAY) -> None:
@@ -655,6 +675,8 @@ def did_open(ls: FerrolensServer, params: lsp.DidOpenTextDocumentParams) -> None
     doc = open_document(td.uri, td.version, td.text, ls.settings.max_file_size, ls.project.key(td.uri), kind)
     ls.documents[td.uri] = doc
     ls.schedule(doc)
+    if doc.key in ls.project.index.files:
+        ls.refresh_workspace()  # the workspace report leaves it to its own pull now
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
@@ -694,7 +716,7 @@ def did_close(ls: FerrolensServer, params: lsp.DidCloseTextDocumentParams) -> No
         ls.invalidate(ls.project.refresh_from_disk(doc.key, ls.project.index.options.include_tests, ls.settings.max_file_size))
 
 
-@server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC, lsp.DiagnosticOptions(identifier="ferrolens", inter_file_dependencies=True, workspace_diagnostics=False))
+@server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC, lsp.DiagnosticOptions(identifier="ferrolens", inter_file_dependencies=True, workspace_diagnostics=True))
 async def pull_diagnostics(ls: FerrolensServer, params: lsp.DocumentDiagnosticParams):
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
@@ -716,6 +738,47 @@ async def pull_diagnostics(ls: FerrolensServer, params: lsp.DocumentDiagnosticPa
     if doc.dry_dirty:
         ls.schedule_dry(doc)
     return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=f"{ls.generation}:{doc.version}:{doc.dry_runs}")
+
+
+@server.feature(lsp.WORKSPACE_DIAGNOSTIC)
+async def workspace_diagnostics(ls: FerrolensServer, params: lsp.WorkspaceDiagnosticParams):
+    """duplicate_code in the files of the workspace that are not open (the open ones are pulled one by
+    one): every indexed file with copies, and an empty report for one that had some and has none now.
+    Waits for the start-up index; yields to other messages between files."""
+    if ls.dry_engine is None:
+        return lsp.WorkspaceDiagnosticReport(items=[])
+    indexing = ls.project.indexing
+    if indexing is not None and not indexing.done():
+        try:
+            await asyncio.shield(indexing)
+        except (asyncio.CancelledError, Exception):
+            pass
+    previous = {p.uri: p.value for p in params.previous_result_ids or []}
+    index = ls.project.index
+    items: list = []
+    for n, key in enumerate(list(index.files)):
+        if n % 16 == 15:
+            await asyncio.sleep(0)  # keystrokes in open files go first
+        units = index.files.get(key)
+        if units is None:
+            continue
+        uri = ls.project.uri_of(key)
+        if any(d.key == key for d in ls.documents.values()):
+            if previous.get(uri, "open") != "open":  # opened since: its document pull shows it now
+                items.append(lsp.WorkspaceFullDocumentDiagnosticReport(uri=uri, items=[], result_id="open", version=None))
+            continue
+        clones = index.clones(key)
+        if not clones and uri not in previous:
+            continue
+        src = SourceFile(units.data, key, parsed=False)
+        found = ls.dry_engine.finish(src, duplicate_code_findings(index, key, actions=False))
+        diags = [convert.diagnostic(src, uri, f, ls.enc, ls.project.uri_of) for f in found]
+        result_id = f"{ls.generation}:{hash(tuple((d.range.start.line, d.range.end.line, d.message) for d in diags)) & 0xFFFFFFFF:x}"
+        if previous.get(uri) == result_id:
+            items.append(lsp.WorkspaceUnchangedDocumentDiagnosticReport(uri=uri, result_id=result_id, version=None))
+        else:
+            items.append(lsp.WorkspaceFullDocumentDiagnosticReport(uri=uri, items=diags, result_id=result_id, version=None))
+    return lsp.WorkspaceDiagnosticReport(items=items)
 
 
 @server.feature(

@@ -280,3 +280,42 @@ async def test_code_lens_lists_the_other_copies(client, tmp_path: Path):
         (d.range.start.line, "duplicated: src/report.rs:3-13", "ferrolens.goToCopy")
     ]
     assert lenses[0].command.arguments[0] == (tmp_path / "src" / "report.rs").as_uri()
+
+
+async def test_closed_files_get_their_copies_through_the_workspace_pull(client, tmp_path: Path):
+    """A pulling client asks workspace/diagnostic: duplicate_code for the files that are not open, an
+    unchanged report when nothing changed, and an empty one once the copy is gone or the file opened."""
+    make_crate(tmp_path)
+    caps = capabilities(["utf-16"], pull=True)
+    await client.initialize_session(lsp.InitializeParams(capabilities=caps, workspace_folders=[lsp.WorkspaceFolder(tmp_path.as_uri(), "demo")]))
+    main = (tmp_path / "src" / "main.rs").as_uri()
+    report = (tmp_path / "src" / "report.rs").as_uri()
+    first = await client.workspace_diagnostic_async(lsp.WorkspaceDiagnosticParams(previous_result_ids=[]))
+    by_uri = {item.uri: item for item in first.items}
+    assert set(by_uri) == {main, report}  # other.rs has no copy; tests/ and target/ are not indexed
+    (d,) = by_uri[report].items
+    assert d.code == "duplicate_code" and "src/main.rs" in d.message and d.range.start.line == 2
+    assert d.related_information[0].location.uri == main
+    ids = [lsp.PreviousResultId(uri=i.uri, value=i.result_id) for i in first.items]
+    again = await client.workspace_diagnostic_async(lsp.WorkspaceDiagnosticParams(previous_result_ids=ids))
+    assert {i.kind for i in again.items} == {"unchanged"}
+    # open main.rs and rewrite its copy: report.rs has no copy left, main.rs is pulled on its own now
+    text = (tmp_path / "src" / "main.rs").read_text()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(main, "rust", 1, text)))
+    start, end = text.index("let mut sum = 0;"), text.index("    sum\n") + len("    sum")
+
+    def pos(at):
+        return lsp.Position(text[:at].count("\n"), at - text.rfind("\n", 0, at) - 1)
+
+    edit = lsp.TextDocumentContentChangePartial(range=lsp.Range(pos(start), pos(end)), text="items.iter().map(|i| i.price).sum()")
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(lsp.VersionedTextDocumentIdentifier(uri=main, version=2), [edit]))
+    for _ in range(100):
+        doc = await client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(lsp.TextDocumentIdentifier(main)))
+        later = await client.workspace_diagnostic_async(lsp.WorkspaceDiagnosticParams(previous_result_ids=ids))
+        by_uri = {item.uri: item for item in later.items}
+        if by_uri[report].kind == "full" and not by_uri[report].items:
+            break
+        await asyncio.sleep(0.1)
+    assert by_uri[report].kind == "full" and not by_uri[report].items
+    assert by_uri[main].kind == "full" and not by_uri[main].items
+    assert not dup(doc.items)

@@ -100,9 +100,10 @@ def related(clone: Clone) -> list[Related]:
     return out
 
 
-def findings(index: CloneIndex, path: str, root: Node | None = None) -> list[Finding]:
+def findings(index: CloneIndex, path: str, root: Node | None = None, actions: bool = True) -> list[Finding]:
     """The duplicate_code findings of one indexed file (the whole index must be current). `root` is
-    the file's tree when the caller has one; otherwise the file is parsed if an action needs it."""
+    the file's tree when the caller has one; otherwise the file is parsed if an action needs it.
+    Without `actions` (a file not open in the editor) no fix is built and nothing is parsed."""
     from ferrolens.analyzers.dry.extract import fixes_for
 
     parsed: list[Node] = [root] if root is not None else []
@@ -116,7 +117,7 @@ def findings(index: CloneIndex, path: str, root: Node | None = None) -> list[Fin
 
     out = []
     for clone in index.clones(path):
-        fixes = fixes_for(index, clone, tree)
+        fixes = fixes_for(index, clone, tree) if actions else []
         out.append(
             Finding(
                 RULE.name,
