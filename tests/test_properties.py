@@ -293,3 +293,18 @@ def test_changed_spans_map_every_untouched_byte_back_to_where_it_was(edits):
         if k < len(spans) and spans[k][2] <= p:
             continue  # inside a changed span
         assert new[p] == old[p - shift]
+
+
+def test_edits_at_the_ends_of_a_file_and_of_an_empty_one():
+    """Walks that start after the last top-level child (tree-sitter 0.26's first_child_for_byte would
+    crash the process there)."""
+    for text, edits in (
+        (b"", [(0, 0, b"fn a() { let v = Vec::new(); }\n"), (0, 31, b"")]),
+        (b"fn a() {}\n// tail\n", [(18, 18, b"\n\n"), (20, 20, b"fn b() {}")]),
+        (b"fn a() {}\n", [(10, 10, b" "), (0, 0, b"\n")]),
+    ):
+        src, cache = SourceFile(text), ItemCache()
+        ENGINE.analyze(src, cache)
+        for start, end, new in edits:
+            src.apply_edit(start, end, new)
+            assert ENGINE.analyze(src, cache) == ENGINE.analyze(SourceFile(src.data))

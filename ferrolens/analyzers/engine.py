@@ -323,7 +323,7 @@ class _Group:
     def expand(self, root: Node, data: bytes, start: int) -> list[Node]:
         """The group's item nodes in the current tree, the group starting at `start`."""
         at = start + self.child
-        node = root.first_child_for_byte(at)
+        node = _first_child_after(root, at)
         while node is not None and node.start_byte < at:
             node = node.next_sibling
         if node is None or node.start_byte != at or node.end_byte != start + self.length:
@@ -333,6 +333,13 @@ class _Group:
         if [_item_key(i, h, data) for i, h in units] != [key for _, key in self.entries]:
             raise _Moved
         return [i for i, _ in units]
+
+
+def _first_child_after(node: Node, offset: int) -> Node | None:
+    """The first child of `node` that ends after `offset` (through a cursor: tree-sitter 0.26's
+    `Node.first_child_for_byte` crashes the process when there is none)."""
+    cursor = node.walk()
+    return cursor.node if cursor.goto_first_child_for_byte(offset) is not None else None
 
 
 class _Moved(Exception):
@@ -425,7 +432,7 @@ def _walk(src: SourceFile, cache: ItemCache) -> tuple[list["_Group"], dict[int, 
         dropped.extend(old[k1:k2])
         kept = k2
         children = []
-        child = root.first_child_for_byte(mid_lo) if mid_lo < len(data) else None
+        child = _first_child_after(root, mid_lo)
         while child is not None and child.start_byte < mid_hi:
             if child.start_byte < mid_lo or child.end_byte > mid_hi:
                 raise _Moved

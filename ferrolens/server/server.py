@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 import logging
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -105,8 +107,12 @@ class FerrolensServer(LanguageServer):
         async def serve() -> None:
             reader = _PipeReader()
             try:
+                # only a pipe of its own: the event loop makes it non-blocking, which must not reach
+                # stdout through a shared socket or terminal
+                if not stat.S_ISFIFO(os.fstat(stdin.fileno()).st_mode):
+                    raise ValueError("stdin is not a pipe")
                 await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-            except (ValueError, OSError):  # a regular file or a terminal
+            except (ValueError, OSError, AttributeError):
                 reader = StdinAsyncReader(stdin, self.thread_pool)
             await run_async(stop_event=self._stop_event, reader=reader, protocol=self.protocol, logger=log, error_handler=self.report_server_error)
 
