@@ -341,7 +341,7 @@ def _report_clones(done: list, settings, statistics: bool) -> tuple[dict[str, li
     for rep in done:
         if rep.units is None:
             continue
-        src = SourceFile(rep.units.data, rep.path)
+        src = SourceFile(rep.units.data, rep.path, parsed=False)  # positions; a tree only if an action needs one
         extra = [finding_json(src, rep.path, f) for f in engine.finish(src, findings(index, rep.path))]
         if extra:
             found[rep.path] = extra
