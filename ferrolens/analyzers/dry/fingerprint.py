@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from tree_sitter import Node, QueryCursor
 
-from ferrolens.analyzers.dry.tokens import LITERAL, digest, lex, normalised
+from ferrolens.analyzers.dry.tokens import LITERAL, digest, drop_uses, lex, normalised
 
 # (start, end, tokens, normalised hash, exact hash); offsets are absolute in FileUnits, item-relative in
 # the per-item cache
@@ -194,7 +194,7 @@ def _query():
 
 def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tuple[list[Run], list[FnUnit]]:
     """Runs and functions of one item, with offsets relative to `base`."""
-    toks = lex(data, item.start_byte, item.end_byte)
+    toks = drop_uses(lex(data, item.start_byte, item.end_byte))
     if not toks:
         return [], []
     starts = [t[0] for t in toks]

@@ -20,7 +20,7 @@ from collections import Counter
 from difflib import SequenceMatcher
 
 from ferrolens.analyzers.dry.fingerprint import FileUnits, Run
-from ferrolens.analyzers.dry.tokens import Kind, lex, members, semi_normalised
+from ferrolens.analyzers.dry.tokens import Kind, drop_uses, lex, members, semi_normalised
 
 Loc = tuple[str, int, int]  # path, run index, statement index
 NEAR_MISS_DF = 50  # a statement found in more functions than this (`return Ok(())`) proposes no near-miss pair
@@ -323,11 +323,13 @@ class CloneIndex:
                             continue
                     by_range.setdefault((r, i, i + n), []).append((p2, r2, i2))
         for (r, i, e), partners in by_range.items():
-            if len(set(units.runs[r].sig[i:e])) < max(2, (e - i) / 3):
-                continue  # one statement shape repeated (`let a = x.read()?;` six times): a pattern, not logic
             stmts = units.runs[r].stmts
-            start, end = units.span(r, i, e)
             ntok = sum(s[2] for s in stmts[i:e])
+            if len(set(units.runs[r].sig[i:e])) < max(2, (e - i) / 3) and ntok < SHAPE_TOKENS * (e - i):
+                # one short statement shape repeated (`let a = x.read()?;` six times): a pattern, not
+                # logic (a block of logic repeated, such as the same body under two `#[cfg]`s, is)
+                continue
+            start, end = units.span(r, i, e)
             exact = hash(tuple(s[4] for s in stmts[i:e]))
             spans = []
             for p2, r2, i2 in partners:
@@ -454,6 +456,7 @@ def _outermost(clones: list[Clone]) -> list[Clone]:
 
 _BINDERS = {b"let", b"mut", b"for", b"|", b"ref"}
 _INLINE_ARG = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)")
+SHAPE_TOKENS = 20  # statements this long on average are logic even when their shapes repeat
 MAX_MEMBER_CHANGES = 1  # renamed copies: fields or methods that differ (more: other data, other work)
 MAX_MEMBER_DRIFT = 4  # near-miss functions: fields and methods used by one and not the other
 
@@ -462,7 +465,7 @@ def differences(a: bytes, a0: int, a1: int, b: bytes, b0: int, b1: int) -> list[
     """The distinct (here, there) token pairs that differ between two normalised-equal ranges, leaving
     out locals and parameters that are bound inside the range and renamed consistently. None when the
     ranges do not align, or when they touch different fields or call different methods."""
-    ta, tb = lex(a, a0, a1), lex(b, b0, b1)
+    ta, tb = drop_uses(lex(a, a0, a1)), drop_uses(lex(b, b0, b1))
     if len(ta) != len(tb):
         return None
     pairs: dict[tuple[bytes, bytes], bool] = {}

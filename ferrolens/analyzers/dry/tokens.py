@@ -61,6 +61,29 @@ def lex(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, 
     return out
 
 
+def drop_uses(tokens: list[tuple[int, bytes, int]]) -> list[tuple[int, bytes, int]]:
+    """The tokens without the `use` declarations inside them (a block that imports what it needs is
+    the same logic as one whose file imports it: `use` lists are not duplicated logic)."""
+    if not any(t[1] == b"use" for t in tokens):
+        return tokens
+    out: list[tuple[int, bytes, int]] = []
+    skipping = False
+    prev = b"{"
+    for tok in tokens:
+        text = tok[1]
+        if skipping:
+            if text == b";":
+                skipping = False
+                prev = b";"
+            continue
+        if text == b"use" and prev in (b"{", b";", b"}"):
+            skipping = True
+            continue
+        out.append(tok)
+        prev = text
+    return out
+
+
 def normalised(tokens: list[tuple[int, bytes, int]]) -> list[bytes]:
     return [IDENT if k == Kind.IDENT else LITERAL if k == Kind.LITERAL else t for _, t, k in tokens]
 
