@@ -318,3 +318,48 @@ def test_check_reads_cargo_toml(tmp_path: Path):
     (crate / "Cargo.toml").write_text("[package\nname = 1\n")
     out = run("check", "--select", "build", str(crate))
     assert out.returncode == 1 and "manifest_syntax" in out.stdout and "Traceback" not in out.stderr
+
+
+DRY_ACROSS = ROOT / "tests" / "fixtures" / "crates" / "dry_across"
+
+
+@needs_rustc
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
+def test_statement_runs_copied_across_modules_are_extracted_into_the_parent_module(tmp_path: Path):
+    """billing.rs and shipping.rs repeat a run with other variables and another label: the action
+    puts one pub(crate) fn into main.rs (the module that declares both, with the std import it needs),
+    calls it from both files, and the crate builds and prints the same."""
+    from ferrolens.analyzers.dry.fingerprint import fingerprint
+    from ferrolens.analyzers.dry.index import CloneIndex
+    from ferrolens.analyzers.rules.dry.duplicate_code import findings
+    from ferrolens.analyzers.source import parse
+
+    crate = tmp_path / "dry_across"
+    shutil.copytree(DRY_ACROSS, crate)
+
+    def build_and_run() -> str:
+        proc = subprocess.run(["cargo", "run", "-q", "--offline"], cwd=crate, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    before = build_and_run()
+    index = CloneIndex()
+    for path in sorted((crate / "src").glob("*.rs")):
+        data = path.read_bytes()
+        index.update(fingerprint(path.relative_to(crate).as_posix(), data, parse(data).root_node))
+    (finding,) = findings(index, "src/billing.rs")
+    fix = finding.fix
+    assert fix.message == "extract the 2 copies into `crate::shared_report_invoices`"
+    assert sorted(fe.path for fe in fix.files) == ["src/main.rs", "src/shipping.rs"]
+    own = (crate / "src" / "billing.rs").read_bytes()
+    for edit in sorted(fix.edits, key=lambda e: e.start, reverse=True):
+        own = own[: edit.start] + edit.content.encode() + own[edit.end :]
+    (crate / "src" / "billing.rs").write_bytes(own)
+    for fe in fix.files:
+        assert (crate / fe.path).read_text() == fe.old
+        (crate / fe.path).write_text(fe.new)
+    main = (crate / "src" / "main.rs").read_text()
+    assert "pub(crate) fn shared_report_invoices(amounts: &[u32], out: &mut String, limit: u32, value: &str)" in main
+    assert "    use std::fmt::Write;\n" in main
+    assert 'crate::shared_report_invoices(weights, buf, max, "parcel");' in (crate / "src" / "shipping.rs").read_text()
+    assert build_and_run() == before

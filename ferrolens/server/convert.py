@@ -85,20 +85,22 @@ def text_edits(src: SourceFile, edits: tuple[Edit, ...] | list[Edit], enc: str) 
     return [lsp.TextEdit(range=to_range(src, e.start, e.end, enc), new_text=e.content) for e in edits]
 
 
-def workspace_edit(uri: str, version: int | None, edits: list[lsp.TextEdit], versioned: bool, files: tuple[FileEdit, ...] = (), enc: str = "utf-16") -> lsp.WorkspaceEdit:
-    """Edits to the document, plus whole-file rewrites of other files (`files`); a file to create
-    needs `documentChanges` (the caller offers such fixes only then)."""
+def workspace_edit(uri: str, version: int | None, edits: list[lsp.TextEdit], versioned: bool, files: tuple[FileEdit, ...] = (), enc: str = "utf-16", uri_of=None) -> lsp.WorkspaceEdit:
+    """Edits to the document, plus whole-file rewrites of other files (`files`, named by path or by
+    workspace key: `uri_of` turns them into URIs); a file to create needs `documentChanges` (the caller
+    offers such fixes only then)."""
+    uri_of = uri_of or (lambda path: Path(path).as_uri())
     if versioned:
         changes: list = [lsp.TextDocumentEdit(text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version), edits=edits)] if edits else []
         for fe in files:
-            other = Path(fe.path).as_uri()
+            other = uri_of(fe.path)
             if fe.old is None:
                 changes.append(lsp.CreateFile(uri=other, options=lsp.CreateFileOptions(ignore_if_exists=True)))
             ident = lsp.OptionalVersionedTextDocumentIdentifier(uri=other, version=None)
             changes.append(lsp.TextDocumentEdit(text_document=ident, edits=[_whole_file(fe, enc)]))
         return lsp.WorkspaceEdit(document_changes=changes)
     out = {uri: edits} if edits else {}
-    out.update({Path(fe.path).as_uri(): [_whole_file(fe, enc)] for fe in files if fe.old is not None})
+    out.update({uri_of(fe.path): [_whole_file(fe, enc)] for fe in files if fe.old is not None})
     return lsp.WorkspaceEdit(changes=out)
 
 
@@ -115,13 +117,13 @@ def can_apply(fx: Fix, create_files: bool) -> bool:
     return create_files or all(fe.old is not None for fe in fx.files)
 
 
-def fix_action(src, uri, version, f: Finding, diag: lsp.Diagnostic, fx: Fix, enc, versioned, preferred: bool) -> lsp.CodeAction:
+def fix_action(src, uri, version, f: Finding, diag: lsp.Diagnostic, fx: Fix, enc, versioned, preferred: bool, uri_of=None) -> lsp.CodeAction:
     return lsp.CodeAction(
         title=f"{fx.message} ({f.rule})" + ("" if fx.is_safe else " [may change behaviour]"),
         kind=lsp.CodeActionKind.QuickFix,
         diagnostics=[diag],
         is_preferred=preferred,
-        edit=workspace_edit(uri, version, text_edits(src, fx.edits, enc), versioned, fx.files, enc),
+        edit=workspace_edit(uri, version, text_edits(src, fx.edits, enc), versioned, fx.files, enc, uri_of),
     )
 
 

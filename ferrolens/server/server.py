@@ -815,11 +815,10 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
             if f.start > end or f.end < start:
                 continue
             diag = convert.diagnostic(src, doc.uri, f, enc, ls.project.uri_of)
-            if f.fix is not None:
-                actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, f.fix, enc, ls.versioned_edits, f.fix.is_safe))
-            for alt in f.alternatives:
-                if convert.can_apply(alt, ls.create_files):
-                    actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, alt, enc, ls.versioned_edits, False))
+            for k, fx in enumerate((f.fix, *f.alternatives) if f.fix is not None else f.alternatives):
+                if convert.can_apply(fx, ls.create_files) and _other_files_as_seen(ls, fx):
+                    preferred = k == 0 and f.fix is not None and fx.is_safe
+                    actions.append(convert.fix_action(src, doc.uri, doc.version, f, diag, fx, enc, ls.versioned_edits, preferred, ls.project.uri_of))
             if doc.kind == "rust":
                 actions.append(convert.suppress_action(src, doc.uri, doc.version, f, diag, enc, ls.versioned_edits))
             if f.rule == DUPLICATE_CODE:
@@ -839,6 +838,16 @@ def code_action(ls: FerrolensServer, params: lsp.CodeActionParams):
 
 
 GO_TO_COPY = "ferrolens.goToCopy"
+
+
+def _other_files_as_seen(ls: FerrolensServer, fx) -> bool:
+    """A fix's whole-file edits to other files replace the text it was made from: not offered while
+    such a file is open in the editor with other text (the index has not caught up with the typing)."""
+    for fe in fx.files:
+        doc = ls.documents.get(ls.project.uri_of(fe.path)) if fe.old is not None else None
+        if doc is not None and doc.src is not None and doc.src.data.decode("utf-8", "surrogatepass") != fe.old:
+            return False
+    return True
 
 
 def _copy_commands(ls: FerrolensServer, diag: lsp.Diagnostic, most: int = 5) -> list[tuple[str, lsp.Command]]:

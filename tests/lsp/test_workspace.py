@@ -319,3 +319,41 @@ async def test_closed_files_get_their_copies_through_the_workspace_pull(client, 
     assert by_uri[report].kind == "full" and not by_uri[report].items
     assert by_uri[main].kind == "full" and not by_uri[main].items
     assert not dup(doc.items)
+
+
+async def test_copies_in_two_modules_are_extracted_into_their_parent(client, tmp_path: Path):
+    """The action edits three files: the copy here, the copy in the other module (whole-file edit) and
+    main.rs, which gets the shared function."""
+    import shutil
+
+    crate = tmp_path / "dry_across"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "crates" / "dry_across", crate)
+    await start(client, crate)
+    billing = (crate / "src" / "billing.rs").as_uri()
+    text = (crate / "src" / "billing.rs").read_text()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(billing, "rust", 1, text)))
+    (diag,) = dup(await wait_for(client, billing, lambda d: bool(dup(d))))
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(lsp.TextDocumentIdentifier(billing), diag.range, lsp.CodeActionContext(diagnostics=[diag]))
+    )
+    (extract,) = [a for a in actions if "shared_report_invoices" in a.title]
+    assert extract.title.endswith("[may change behaviour]") and not extract.is_preferred
+    changes = {c.text_document.uri: c.edits for c in extract.edit.document_changes}
+    assert set(changes) == {billing, (crate / "src" / "shipping.rs").as_uri(), (crate / "src" / "main.rs").as_uri()}
+    (main_edit,) = changes[(crate / "src" / "main.rs").as_uri()]
+    assert "pub(crate) fn shared_report_invoices(" in main_edit.new_text
+    # while the other copy is open with unsaved text the index has not seen, the action waits
+    shipping = (crate / "src" / "shipping.rs").as_uri()
+    other = (crate / "src" / "shipping.rs").read_text()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(shipping, "rust", 1, other)))
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(uri=shipping, version=2),
+            [lsp.TextDocumentContentChangePartial(range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)), text="// note\n")],
+        )
+    )
+    await asyncio.sleep(0.05)
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(lsp.TextDocumentIdentifier(billing), diag.range, lsp.CodeActionContext(diagnostics=[diag]))
+    )
+    assert not [a for a in actions if "shared_report_invoices" in a.title]

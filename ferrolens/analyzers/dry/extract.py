@@ -12,6 +12,11 @@ that was meant to diverge is now tied to the other):
   types, never assigned in the run), each differing literal a parameter too, and every copy becomes a
   call. Not offered when the run returns, breaks, uses `?`, `.await` or `self`, ends the block with a value,
   or declares a local that is used after it.
+- *Extract across modules*: the same for copies in other files of the crate. The function is placed, as
+  `pub(crate)`, in the copies' nearest common module (the file that declares their modules), with the
+  `use std::..` imports of the first copy's file that it needs; it is offered only when every other
+  name the run reads is in the prelude or one of those imports (a name from the copy's own module
+  would not resolve there). The other files' edits travel as whole-file edits.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from tree_sitter import Node
 
 from ferrolens.analyzers.dry.index import Clone, CloneIndex, Copy
 from ferrolens.analyzers.dry.tokens import Kind, lex
-from ferrolens.analyzers.model import Applicability, Edit, Fix
+from ferrolens.analyzers.model import Applicability, Edit, FileEdit, Fix
 from ferrolens.analyzers.syntax import line_indent, pattern_bindings, subtree, unused_name
 
 PRIMITIVE_COPY = {"i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32", "f64", "bool", "char"}
@@ -36,13 +41,14 @@ def fixes_for(index: CloneIndex, clone: Clone, tree) -> list[Fix]:
         return []
     same = [p for p in clone.partners if p.path == clone.path]
     if not same:
-        if clone.unit == "function" and not clone.differences:
-            try:
-                fix = _delegate_across(index, clone, tree)
-            except _NotEvident:
-                return []
-            return [fix] if fix else []
-        return []
+        across = _delegate_across if clone.unit == "function" and not clone.differences else _extract_across if clone.unit == "statements" else None
+        if across is None:
+            return []
+        try:
+            fix = across(index, clone, tree)
+        except _NotEvident:
+            return []
+        return [fix] if fix else []
     data = index.files[clone.path].data
     root = tree()
     if root.has_error:
@@ -207,6 +213,7 @@ class _Run:
     """One copy: its block, its statements and the function around it."""
 
     def __init__(self, data: bytes, root: Node, copy) -> None:
+        self.data, self.root, self.path = data, root, copy.path
         node = root.descendant_for_byte_range(copy.start, copy.end)
         while node is not None and node.type != "block":
             node = node.parent
@@ -326,22 +333,39 @@ def _used_after(data: bytes, run: _Run, names: set[str]) -> bool:
     return any(t[1].decode() in names for t in lex(rest) if t[2] == Kind.IDENT)
 
 
-def _extract(data: bytes, root: Node, clone: Clone, same: list[Copy]) -> Fix | None:
-    copies = sorted([clone, *same], key=lambda c: c.start)
-    runs = [_Run(data, root, c) for c in copies]
-    for a, b in zip(runs, runs[1:]):
-        _need(a.end <= b.start)
+class _Plan:
+    """One function made from the first copy: its parameters (name -> type), its body (the first
+    copy's text with the differing literals replaced by parameters) and each copy's call arguments."""
+
+    def __init__(self, params: dict[str, str], body: str, args: list[list[str]]) -> None:
+        self.params, self.body, self.args = params, body, args
+
+    def function(self, name: str, indent: str, run: _Run, visibility: str = "", prelude: str = "") -> str:
+        run_indent = line_indent(run.data, run.start)
+        inner = indent + "    "
+        lines = (run_indent + self.body).split("\n")
+        reindented = "\n".join(inner + (line[len(run_indent) :] if line.startswith(run_indent) else line.lstrip()) if line.strip() else "" for line in lines)
+        if prelude:
+            reindented = "\n".join(inner + line for line in prelude.split("\n")) + "\n" + reindented
+        signature = ", ".join(f"{n}: {t}" for n, t in self.params.items())
+        return f"{indent}{visibility}fn {name}({signature}) {{\n{reindented}\n{indent}}}"
+
+
+def _plan(runs: list[_Run]) -> _Plan:
+    """The shared function for these copies (the first one is the model), or _NotEvident."""
     first = runs[0]
+    data = first.data
     scope = _declared_types(data, first)
     bound = _bound_in_run(data, first)
-    _need(not _used_after(data, first, {n for s in first.stmts if s.type == "let_declaration" for n in pattern_bindings(data, s.child_by_field_name("pattern"))}))
+    for run in runs:
+        lets = {n for s in run.stmts if s.type == "let_declaration" for n in pattern_bindings(run.data, s.child_by_field_name("pattern"))}
+        _need(not _used_after(run.data, run, lets))
     uses = _uses(data, first)
     assigned = _assigned(first, data)
-    toks = [lex(data, r.start, r.end) for r in runs]
+    toks = [lex(r.data, r.start, r.end) for r in runs]
     _need(len({len(t) for t in toks}) == 1)
     params: dict[str, str] = {}  # variable or literal slot name in the new function -> type
     slots: list[tuple[int, str]] = []  # (token index, param name) of literal parameters
-    args: list[list[str]] = [[] for _ in runs]
     var_order: list[str] = []
     var_maps = [dict() for _ in runs]  # first copy's variable -> this copy's
     for ti, tok in enumerate(toks[0]):
@@ -366,17 +390,17 @@ def _extract(data: bytes, root: Node, clone: Clone, same: list[Copy]) -> Fix | N
         if all(o == word for o in others):
             continue
         _need(kind == Kind.LITERAL)
-        node = root.descendant_for_byte_range(offset, offset + len(text))
+        node = first.root.descendant_for_byte_range(offset, offset + len(text))
         typ = _literal_type(node, data)
         _need(typ is not None and not word.startswith(("b", "br")))
         name = f"value{len(slots) + 1}" if len(slots) else "value"
         slots.append((ti, name))
         params[name] = typ
-    for k, run in enumerate(runs):
+    args = []
+    for k in range(len(runs)):
         call_args = [var_maps[k].get(v, v) if k else v for v in var_order]
         call_args += [toks[k][ti][1].decode("utf-8") for ti, _ in slots]
-        args[k] = call_args
-    # the new function: the first copy's text, its differing literals replaced by parameters
+        args.append(call_args)
     body = bytearray()
     pos = first.start
     for ti, name in slots:
@@ -384,18 +408,161 @@ def _extract(data: bytes, root: Node, clone: Clone, same: list[Copy]) -> Fix | N
         body += data[pos:offset] + name.encode()
         pos = offset + len(text)
     body += data[pos : first.end]
+    # the signature in the order of the call arguments: variables first, then literals
+    ordered = {v: params[v] for v in var_order} | {name: params[name] for _, name in slots}
+    return _Plan(ordered, body.decode("utf-8"), args)
+
+
+def _extract(data: bytes, root: Node, clone: Clone, same: list[Copy]) -> Fix | None:
+    copies = sorted([clone, *same], key=lambda c: c.start)
+    runs = [_Run(data, root, c) for c in copies]
+    for a, b in zip(runs, runs[1:]):
+        _need(a.end <= b.start)
+    plan = _plan(runs)
+    first = runs[0]
     owner = _top_item(first.fn)
-    owner_indent = line_indent(data, owner.start_byte)
     fname = unused_name(data, f"shared_{_text(data, first.fn.child_by_field_name('name'))}")
-    run_indent = line_indent(data, first.start)
-    lines = (run_indent + body.decode("utf-8")).split("\n")
-    inner = owner_indent + "    "
-    reindented = "\n".join(inner + (line[len(run_indent) :] if line.startswith(run_indent) else line.lstrip()) if line.strip() else "" for line in lines)
-    signature = ", ".join(f"{n}: {t}" for n, t in params.items())
-    new_fn = f"\n\n{owner_indent}fn {fname}({signature}) {{\n{reindented}\n{owner_indent}}}"
-    edits = [Edit(r.start, r.end, f"{fname}({', '.join(a)});") for r, a in zip(runs, args)]
+    new_fn = "\n\n" + plan.function(fname, line_indent(data, owner.start_byte), first)
+    edits = [Edit(r.start, r.end, f"{fname}({', '.join(a)});") for r, a in zip(runs, plan.args)]
     edits.append(Edit(owner.end_byte, owner.end_byte, new_fn))
     return Fix(Applicability.UNSAFE, f"extract the {len(runs)} copies into `fn {fname}`", tuple(edits))
+
+
+# -- extract across modules --------------------------------------------------------------------------
+# names a copied run may use from outside itself and still mean the same thing in another module
+PRELUDE = {
+    "Some", "None", "Ok", "Err", "Option", "Result", "Vec", "String", "Box", "ToString", "ToOwned", "Iterator",
+    "IntoIterator", "Clone", "Copy", "Default", "Drop", "Eq", "PartialEq", "Ord", "PartialOrd", "From", "Into",
+    "AsRef", "AsMut", "Fn", "FnMut", "FnOnce", "Send", "Sync", "Sized", "Extend", "DoubleEndedIterator",
+    "ExactSizeIterator", "TryFrom", "TryInto", "FromIterator", "drop",
+}
+STD_MACROS = {
+    "println", "print", "eprintln", "eprint", "format", "write", "writeln", "vec", "assert", "assert_eq",
+    "assert_ne", "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "unreachable", "todo",
+    "unimplemented", "matches", "format_args", "concat", "stringify", "dbg",
+}
+STD_ROOTS = {"std", "core", "alloc"}
+# traits whose methods a run may call once they are imported where it lands
+STD_TRAITS = {
+    "Write", "Read", "BufRead", "Seek", "Hash", "Hasher", "FromStr", "Add", "Sub", "Mul", "Div", "Rem", "Neg",
+    "Not", "Borrow", "BorrowMut", "Sum", "Product", "Deref", "DerefMut", "Index", "IndexMut", "Display", "Debug",
+    "AddAssign", "SubAssign", "MulAssign", "DivAssign",
+}
+
+
+def _std_imports(data: bytes, root: Node) -> list[tuple[str, set[str]]]:
+    """The file's top-level `use std::..` (core, alloc) declarations: (text, the names they bring)."""
+    out = []
+    for child in root.named_children:
+        if child.type != "use_declaration" or child.has_error:
+            continue
+        text = _text(data, child)
+        path = text.removeprefix("use").strip()
+        if path.split("::", 1)[0] not in STD_ROOTS:
+            continue
+        names = set(re.findall(r"(?:\bas\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(?=[,};]|$)", path))
+        out.append((text, names))
+    return out
+
+
+def _free_names(run: _Run, plan: _Plan) -> tuple[set[str], bool]:
+    """Identifiers the run reads from its module (not locals, parameters, fields or methods, paths
+    below a head, macros), and whether it calls methods."""
+    data = run.data
+    scope = set(_declared_types(data, run)) | _bound_in_run(data, run) | set(plan.params)
+    toks = lex(data, run.start, run.end)
+    free: set[str] = set()
+    methods = False
+    for i, (_, text, kind) in enumerate(toks):
+        prev = toks[i - 1][1] if i else b""
+        nxt = toks[i + 1][1] if i + 1 < len(toks) else b""
+        if prev == b".":
+            methods = methods or nxt == b"("
+            continue
+        word = text.decode("utf-8")
+        if kind != Kind.IDENT or prev == b"::" or word in scope:
+            if word in ("self", "super", "crate", "Self") and prev != b"::":
+                free.add(word)  # paths that mean another thing elsewhere
+            continue
+        if nxt == b"!":
+            _need(word in STD_MACROS)
+            continue
+        if nxt == b":" and prev in (b"{", b","):
+            continue  # a field name in a struct literal
+        free.add(word)
+    return free, methods
+
+
+def _module_file(index: CloneIndex, crate: str, module: str, children: set[str]) -> str | None:
+    """The file of module `crate::a::b` in the index, when the tree says it declares its child modules
+    (`mod x;` for each name in `children`); None when that is not evident."""
+    parts = module.split("::")[1:]
+    base = (crate + "/src/" if crate else "src/") + "/".join(parts)
+    if not parts:
+        options = [base + "lib.rs", base + "main.rs"]
+    else:
+        options = [base + ".rs", base + "/mod.rs"]
+    found = [o for o in options if o in index.files]
+    if len(found) != 1:
+        return None
+    text = index.files[found[0]].data
+    for name in children:
+        if not re.search(rb"(?m)^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+" + re.escape(name.encode()) + rb"\s*;", text):
+            return None
+    return found[0]
+
+
+def _extract_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
+    """Copies of a statement run in other modules of the crate: one `pub(crate) fn` in their nearest
+    common module, every copy a call of it (edits to the other files travel as whole-file edits)."""
+    copies = sorted([clone, *clone.partners], key=lambda c: (c.path, c.start))
+    mods = [module_path(c.path) for c in copies]
+    _need(all(m is not None for m in mods) and len({m[0] for m in mods}) == 1)
+    crate = mods[0][0]
+    segments = [m[1].split("::") for m in mods]
+    common = []
+    for parts in zip(*segments):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    module = "::".join(common)
+    children = {seg[len(common)] for seg in segments if len(seg) > len(common)}
+    target = _module_file(index, crate, module, children)
+    _need(target is not None)
+    roots: dict[str, Node] = {}
+    for c in copies:
+        if c.path not in roots:
+            data = index.files[c.path].data
+            roots[c.path] = tree() if c.path == clone.path else _parsed(data)
+            _need(not roots[c.path].has_error)
+    runs = [_Run(index.files[c.path].data, roots[c.path], c) for c in copies]
+    for a, b in zip(runs, runs[1:]):
+        _need(a.path != b.path or a.end <= b.start)
+    plan = _plan(runs)
+    first = runs[0]
+    free, methods = _free_names(first, plan)
+    imports = _std_imports(first.data, first.root)
+    brought = set().union(*(names for _, names in imports)) if imports else set()
+    _need(free <= PRELUDE | brought | STD_ROOTS)
+    wanted = [text for text, names in imports if names & free or (methods and names & STD_TRAITS)]
+    target_data = index.files[target].data
+    fname = unused_name(target_data, f"shared_{_text(first.data, first.fn.child_by_field_name('name'))}")
+    call = f"{module}::{fname}" if module != "crate" else f"crate::{fname}"
+    new_fn = plan.function(fname, "", first, "pub(crate) ", "\n".join(wanted))
+    per_file: dict[str, list[Edit]] = {}
+    for run, args in zip(runs, plan.args):
+        per_file.setdefault(run.path, []).append(Edit(run.start, run.end, f"{call}({', '.join(args)});"))
+    tail = b"" if target_data.endswith(b"\n") or not target_data else b"\n"
+    per_file.setdefault(target, []).append(Edit(len(target_data), len(target_data), tail.decode() + "\n" + new_fn + "\n"))
+    own = tuple(per_file.pop(clone.path, []))
+    files = []
+    for path, edits in sorted(per_file.items()):
+        data = index.files[path].data
+        new = data
+        for e in sorted(edits, key=lambda e: e.start, reverse=True):
+            new = new[: e.start] + e.content.encode("utf-8") + new[e.end :]
+        files.append(FileEdit(path, data.decode("utf-8"), new.decode("utf-8")))
+    return Fix(Applicability.UNSAFE, f"extract the {len(runs)} copies into `{call}`", own, tuple(files))
 
 
 def _top_item(fn: Node) -> Node:
