@@ -308,7 +308,7 @@ def in_test_code(src, node: Node) -> bool:
     does not apply there."""
     from ferrolens.analyzers.dry.fingerprint import is_test_item, is_test_path
 
-    if src.path and (is_test_path(src.path) or src.path.replace("\\", "/").rsplit("/", 1)[-1] in ("test.rs", "tests.rs")):
+    if src.path and is_test_path(src.path):
         return True
     cur: Node | None = node
     while cur is not None:

@@ -37,6 +37,10 @@ BARRIERS = {
     "macro_definition", "type_item", "const_item", "static_item",
 }
 CONTAINERS = {"impl_item", "trait_item", "mod_item"}
+# items under this many tokens are too small to be clones alone; consecutive ones (a trait impl's
+# three short methods, two short impls of one trait) are compared as a run, like statements
+SMALL_ITEM = 50
+TRIVIAL_BODY = 10  # tokens in a function body that only reads a field or hands the call on
 
 
 @dataclass(slots=True, frozen=True)
@@ -46,6 +50,7 @@ class Run:
 
     sig: tuple[int, ...]  # the statements' normalised hashes
     stmts: tuple[Stmt, ...]
+    items: bool = False  # a run of small items rather than of statements
 
 
 @dataclass(slots=True, frozen=True)
@@ -124,16 +129,16 @@ class FileUnits:
     # -- a JSON form for the batch cache -----------------------------------------------------------
     def to_json(self) -> dict:
         return {
-            "runs": [[b, [list(s) for s in run.stmts]] for b, run in zip(self.run_base, self.runs)],
+            "runs": [[b, [list(s) for s in run.stmts], run.items] for b, run in zip(self.run_base, self.runs)],
             "fns": [[b, f, fn.start, fn.end, fn.ntok, fn.h, fn.exact, fn.name, fn.body, sorted(fn.stmts)] for b, f, fn in zip(self.fn_base, self.fn_first, self.fns)],
         }
 
     @classmethod
     def from_json(cls, path: str, data: bytes, raw: dict) -> "FileUnits":
         units = cls(path, data)
-        for base, stmts in raw["runs"]:
+        for base, stmts, items in raw["runs"]:
             t = tuple(tuple(s) for s in stmts)
-            units.runs.append(Run(tuple(s[3] for s in t), t))
+            units.runs.append(Run(tuple(s[3] for s in t), t, items))
             units.run_base.append(base)
         for base, first, start, end, ntok, h, exact, name, body, stmts in raw["fns"]:
             units.fns.append(FnUnit(start, end, ntok, h, exact, name, body, frozenset(stmts)))
@@ -192,11 +197,21 @@ def _query():
     return _QUERY
 
 
-def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tuple[list[Run], list[FnUnit]]:
-    """Runs and functions of one item, with offsets relative to `base`."""
+def _stmt(norm: list[bytes], exact: list[bytes], i: int, j: int, start: int, end: int) -> Stmt:
+    """A statement's (or small item's) record: tokens i..j, both hashes; mostly literals (a data table):
+    the exact hash in both slots."""
+    part = norm[i:j]
+    eh = digest(exact[i:j])
+    h = eh if part.count(LITERAL) * 2 > (j - i) and j - i >= 8 else digest(part)
+    return (start, end, j - i, h, eh)
+
+
+def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tuple[list[Run], list[FnUnit], Stmt | None]:
+    """Runs and functions of one item, with offsets relative to `base`, and the item's own record when
+    it is smaller than SMALL_ITEM tokens (a run of such items can be a clone)."""
     toks = drop_uses(lex(data, item.start_byte, item.end_byte))
     if not toks:
-        return [], []
+        return [], [], None
     starts = [t[0] for t in toks]
     norm = normalised(toks)
     exact = [t[1] for t in toks]
@@ -231,11 +246,7 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tupl
             i, j = span(stmt.start_byte, stmt.end_byte)
             if i == j:
                 continue
-            part = norm[i:j]
-            eh = digest(exact[i:j])
-            lits = part.count(LITERAL)
-            h = eh if lits * 2 > (j - i) and j - i >= 8 else digest(part)
-            run.append((stmt.start_byte - base, stmt.end_byte - base, j - i, h, eh))
+            run.append(_stmt(norm, exact, i, j, stmt.start_byte - base, stmt.end_byte - base))
         if run:
             runs.append(_run(run))
         if len(runs) > first:
@@ -260,11 +271,26 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tupl
                 frozenset(runs[b].sig) if b >= 0 else frozenset(),
             )
         )
-    return runs, out_fns
+    small = None
+    if len(toks) < SMALL_ITEM:
+        small = _stmt(norm, exact, 0, len(toks), item.start_byte - base, item.end_byte - base)
+        if all(_body_tokens(f, span) <= TRIVIAL_BODY for f in fns):
+            # accessors and one-line delegations (`&self.inner`): only an identical copy counts, a
+            # renamed one is the same idiom for another type
+            small = (*small[:3], small[4], small[4])
+    return runs, out_fns, small
 
 
-def _run(stmts: list[Stmt]) -> Run:
-    return Run(tuple(s[3] for s in stmts), tuple(stmts))
+def _body_tokens(fn: Node, span) -> int:
+    body = fn.child_by_field_name("body")
+    if body is None:
+        return 0
+    i, j = span(body.start_byte, body.end_byte)
+    return j - i - 2  # without the braces
+
+
+def _run(stmts: list[Stmt], items: bool = False) -> Run:
+    return Run(tuple(s[3] for s in stmts), tuple(stmts), items)
 
 
 class FingerprintCache:
@@ -286,6 +312,8 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
         return units
     fresh: dict[tuple[bytes, bool], tuple] = {}
     old = cache.items if cache is not None else {}
+    top: list[Stmt] = []  # consecutive small top-level items
+    top_runs: list[Run] = []
     for child in root.named_children:
         ctype = child.type
         if ctype in SKIPPED_STATEMENTS or ctype == "macro_definition" or child.has_error:
@@ -303,20 +331,65 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
         key = (data[child.start_byte : child.end_byte], include_tests)
         entry = old.get(key) or fresh.get(key)
         if entry is None:
-            runs: list[Run] = []
-            fns: list[FnUnit] = []
-            for item in _items_of(child, data, include_tests):
-                if item.has_error:
-                    continue
-                r, f = _item_units(item, data, include_tests, child.start_byte)
-                fns.extend(replace(fn, body=fn.body + len(runs)) if fn.body >= 0 else fn for fn in f)
-                runs.extend(r)
-            entry = (runs, fns)
+            entry = _entry(child, data, include_tests)
         fresh[key] = entry
-        units.add(child.start_byte, *entry)
+        units.add(child.start_byte, entry[0], entry[1])
+        if entry[2] is None:
+            _close(top, top_runs)
+        else:
+            top.append(_moved(entry[2], child.start_byte))
+    _close(top, top_runs)
+    units.add(0, top_runs, [])
     if cache is not None:
         cache.items = fresh
     return units
+
+
+def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], list[FnUnit], Stmt | None]:
+    """One top-level child's runs (its blocks' statements, and its runs of small inner items), its
+    functions, and its own record when it is small; offsets relative to the child."""
+    runs: list[Run] = []
+    fns: list[FnUnit] = []
+    inner: list[Stmt] = []
+    members: list[Stmt] = []  # the records of a container's items
+    parent = None
+    small = None
+    for item in _items_of(child, data, include_tests):
+        if item.has_error:
+            _close(inner, runs)
+            continue
+        r, f, small = _item_units(item, data, include_tests, child.start_byte)
+        fns.extend(replace(fn, body=fn.body + len(runs)) if fn.body >= 0 else fn for fn in f)
+        runs.extend(r)
+        if item.id != child.id:
+            if small is not None:
+                members.append(small)
+            if small is None or item.parent.id != parent:
+                _close(inner, runs)
+            if small is not None:
+                inner.append(small)
+            parent = item.parent.id
+    _close(inner, runs)
+    if child.type in CONTAINERS:
+        small = None
+        if child.end_byte - child.start_byte < 24 * SMALL_ITEM:  # a short impl, trait or mod as a whole
+            toks = drop_uses(lex(data, child.start_byte, child.end_byte))
+            if 0 < len(toks) < SMALL_ITEM:
+                small = _stmt(normalised(toks), [t[1] for t in toks], 0, len(toks), 0, child.end_byte - child.start_byte)
+                if all(s[3] == s[4] for s in members):  # made of trivial items: identical copies only
+                    small = (*small[:3], small[4], small[4])
+    return runs, fns, small
+
+
+def _close(seq: list[Stmt], runs: list[Run]) -> None:
+    """End a sequence of small items: two or more make a run."""
+    if len(seq) >= 2:
+        runs.append(_run(list(seq), items=True))
+    seq.clear()
+
+
+def _moved(s: Stmt, by: int) -> Stmt:
+    return (s[0] + by, s[1] + by, s[2], s[3], s[4])
 
 
 def _items_of(child: Node, data: bytes, include_tests: bool):
@@ -329,9 +402,10 @@ def _items_of(child: Node, data: bytes, include_tests: bool):
 
 
 def is_test_path(key: str) -> bool:
-    """Files of a crate's `tests/` and `benches/` folders: test code, left out unless asked for."""
+    """Files of a crate's `tests/` and `benches/` folders, and `test.rs`/`tests.rs` modules (the file of
+    a `#[cfg(test)] mod tests;`): test code, left out unless asked for."""
     parts = key.replace("\\", "/").split("/")
-    return "tests" in parts[:-1] or "benches" in parts[:-1]
+    return "tests" in parts[:-1] or "benches" in parts[:-1] or parts[-1] in ("test.rs", "tests.rs")
 
 
 def fingerprint_path(path: str, key: str, include_tests: bool, max_size: int) -> FileUnits | None:

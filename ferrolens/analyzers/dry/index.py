@@ -325,9 +325,10 @@ class CloneIndex:
         for (r, i, e), partners in by_range.items():
             stmts = units.runs[r].stmts
             ntok = sum(s[2] for s in stmts[i:e])
-            if len(set(units.runs[r].sig[i:e])) < max(2, (e - i) / 3) and ntok < SHAPE_TOKENS * (e - i):
-                # one short statement shape repeated (`let a = x.read()?;` six times): a pattern, not
-                # logic (a block of logic repeated, such as the same body under two `#[cfg]`s, is)
+            if len(set(units.runs[r].sig[i:e])) < max(2, (e - i) / 3) and (units.runs[r].items or ntok < SHAPE_TOKENS * (e - i)):
+                # one short statement shape repeated (`let a = x.read()?;` six times), or a family of
+                # items of one shape (constructors that differ in a name): a pattern, not logic (a
+                # block of logic repeated, such as the same body under two `#[cfg]`s, is)
                 continue
             start, end = units.span(r, i, e)
             exact = hash(tuple(s[4] for s in stmts[i:e]))
