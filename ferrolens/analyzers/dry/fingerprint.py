@@ -259,6 +259,11 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tupl
         body = f.child_by_field_name("body")
         name = f.child_by_field_name("name")
         b = body_run.get(body.start_byte, -1) if body is not None else -1
+        if b >= 0 and len(runs[b].stmts) == 1:
+            # a body that is one `if`/`if let`/loop/`unsafe` block around the work: the statements
+            # inside that block are the ones near-miss copies share
+            inner = _wrapped_block(body)
+            b = body_run.get(inner.start_byte, b) if inner is not None else b
         out_fns.append(
             FnUnit(
                 f.start_byte - base,
@@ -287,6 +292,24 @@ def _body_tokens(fn: Node, span) -> int:
         return 0
     i, j = span(body.start_byte, body.end_byte)
     return j - i - 2  # without the braces
+
+
+def _wrapped_block(body: Node) -> Node | None:
+    """The block of the single statement of a function body, when it is an `if` (its first branch),
+    a loop or an `unsafe` block."""
+    stmts = [c for c in body.named_children if c.type not in ("line_comment", "block_comment")]
+    if len(stmts) != 1:
+        return None
+    node = stmts[0]
+    if node.type == "expression_statement" and node.named_child_count:
+        node = node.named_children[0]
+    if node.type == "if_expression":
+        return node.child_by_field_name("consequence")
+    if node.type in ("for_expression", "while_expression", "loop_expression"):
+        return node.child_by_field_name("body")
+    if node.type == "unsafe_block":
+        return next((c for c in node.named_children if c.type == "block"), None)
+    return None
 
 
 def _run(stmts: list[Stmt], items: bool = False) -> Run:
