@@ -64,8 +64,14 @@ def _tokens(ctx: Context, node: Node) -> list[bytes]:
     return [t[1] for t in lex(ctx.src.data, node.start_byte, node.end_byte)]
 
 
+def _alike(a: Node | None, b: Node | None) -> bool:
+    """Cheap necessary condition for equal tokens: the same kind of node (comments, which the tokens
+    leave out, change no node's kind)."""
+    return a is not None and b is not None and a.type == b.type
+
+
 def _same(ctx: Context, a: Node, b: Node) -> bool:
-    return _tokens(ctx, a) == _tokens(ctx, b)
+    return _alike(a, b) and _tokens(ctx, a) == _tokens(ctx, b)
 
 
 def _pure(node: Node) -> bool:
@@ -155,10 +161,13 @@ def _check_match(ctx: Context, node: Node):
     while i < len(arms) - 1:
         # the longest run of neighbouring arms with the same body as arms[i]
         j = i
-        if _mergeable(ctx, arms[i]) and len(_tokens(ctx, arms[i].child_by_field_name("value"))) >= MIN_ARM_TOKENS:
-            value = _tokens(ctx, arms[i].child_by_field_name("value"))
-            while j + 1 < len(arms) and _mergeable(ctx, arms[j + 1]) and _tokens(ctx, arms[j + 1].child_by_field_name("value")) == value:
-                j += 1
+        first = arms[i].child_by_field_name("value")
+        # same tokens make the same tree: a neighbour whose body is another kind of node is not lexed
+        if _alike(first, arms[i + 1].child_by_field_name("value")) and _mergeable(ctx, arms[i]):
+            value = _tokens(ctx, first)
+            if len(value) >= MIN_ARM_TOKENS:
+                while j + 1 < len(arms) and _alike(first, arms[j + 1].child_by_field_name("value")) and _mergeable(ctx, arms[j + 1]) and _tokens(ctx, arms[j + 1].child_by_field_name("value")) == value:
+                    j += 1
         if j == i:
             i += 1
             continue

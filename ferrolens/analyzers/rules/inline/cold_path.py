@@ -102,14 +102,16 @@ def _cold_reason(ctx: Context, fn: Node, body: Node) -> str | None:
     last = _last(body)
     if last is None:
         return None
-    straight = not any(n.type in BRANCHES for n in subtree(body))
-    if last.type == "macro_invocation" and macro_name(last) in PANICS and straight:
+    def straight() -> bool:  # no branch anywhere in the body (walked only for a candidate)
+        return not any(n.type in BRANCHES for n in subtree(body))
+
+    if last.type == "macro_invocation" and macro_name(last) in PANICS and straight():
         return f"ends in `{macro_name(last)}!`"
     if last.type == "call_expression":
         callee = ctx.text(last.child_by_field_name("function")).replace(" ", "")
         if callee in ("std::process::exit", "process::exit"):
             return "exits the process"
-        if path_last(callee) == "Err" and straight and ret.startswith(("Result", "std::result::Result", "io::Result")):
+        if path_last(callee) == "Err" and ret.startswith(("Result", "std::result::Result", "io::Result")) and straight():
             return "only builds an error"
     return None
 
@@ -150,7 +152,8 @@ def _rare_branches(ctx: Context, body: Node):
             if block is not None and expr.child_by_field_name("alternative") is None:
                 yield expr.child_by_field_name("condition") or expr, block, stmt
         elif expr.type == "match_expression":
-            for arm in subtree(expr.child_by_field_name("body") or expr):
+            arms = expr.child_by_field_name("body")
+            for arm in arms.named_children if arms is not None else ():
                 value = arm.child_by_field_name("value") if arm.type == "match_arm" else None
                 if value is not None and value.type == "block":
                     yield arm.child_by_field_name("pattern") or arm, value, value
