@@ -346,7 +346,8 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
             not include_tests
             and prev is not None
             and prev.type in ("attribute_item", "line_comment", "block_comment")
-            and b"test" in data[prev.start_byte : child.start_byte]
+            # the attributes before the item (`#[cfg(test)]` need not be the last of them)
+            and b"test" in data[max(0, child.start_byte - 512) : child.start_byte]
             and is_test_item(child, data)
         )
         if test:
