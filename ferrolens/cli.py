@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ferrolens import tune_gc
+
+    tune_gc()  # also for check's worker processes (forked: they inherit it)
     args = _parser().parse_args(argv)
     if args.command == "serve":
         from ferrolens.server.server import run

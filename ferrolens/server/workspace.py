@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pygls.uris import from_fs_path, to_fs_path
 
+from ferrolens import tune_gc
 from ferrolens.analyzers.dry.fingerprint import fingerprint_path, fingerprint_paths, is_test_path
 from ferrolens.analyzers.dry.index import CloneIndex
 from ferrolens.files import walk
@@ -79,7 +80,7 @@ class Workspace:
         else:
             # spawned, not forked: the server has threads (pygls reads stdin in one), and a fork copies
             # their locks in whatever state they are
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=tune_gc)
         try:
             pending = [loop.run_in_executor(pool, fingerprint_paths, b) for b in batches]
             for fut in asyncio.as_completed(pending):

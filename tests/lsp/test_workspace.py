@@ -89,6 +89,20 @@ async def wait_for(client, uri, predicate, timeout=10.0):
         raise AssertionError(f"no matching diagnostics for {uri}; last published: {last[-1:] }") from None
 
 
+def open_file(client, path: Path) -> str:
+    """didOpen of a file as it is on disk; returns its URI."""
+    uri = path.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "rust", 1, path.read_text())))
+    return uri
+
+
+async def actions_for(client, uri: str, diag: lsp.Diagnostic) -> list:
+    """The code actions the server offers for one diagnostic."""
+    return await client.text_document_code_action_async(
+        lsp.CodeActionParams(lsp.TextDocumentIdentifier(uri), diag.range, lsp.CodeActionContext(diagnostics=[diag]))
+    )
+
+
 async def test_cross_file_duplicate_found_by_the_background_index(client, tmp_path: Path):
     make_crate(tmp_path)
     await start(client, tmp_path)
@@ -155,9 +169,7 @@ async def test_copied_function_in_one_file_offers_the_call_action(client, tmp_pa
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "rust", 1, text)))
     diags = await wait_for(client, uri, lambda d: len(dup(d)) == 2)
     second = max(dup(diags), key=lambda d: d.range.start.line)
-    actions = await client.text_document_code_action_async(
-        lsp.CodeActionParams(lsp.TextDocumentIdentifier(uri), second.range, lsp.CodeActionContext(diagnostics=[second]))
-    )
+    actions = await actions_for(client, uri, second)
     (call,) = [a for a in actions if a.title.startswith("make `stock_value`")]
     assert call.title.startswith("make `stock_value` call `total_price` (its body is a copy) (duplicate_code)")
     assert call.is_preferred is not True  # unsafe: never the preferred fix
@@ -185,13 +197,9 @@ async def test_go_to_the_other_copy(client, tmp_path: Path):
     that place (window/showDocument)."""
     make_crate(tmp_path)
     await start(client, tmp_path)
-    main = (tmp_path / "src" / "main.rs").as_uri()
-    text = (tmp_path / "src" / "main.rs").read_text()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(main, "rust", 1, text)))
+    main = open_file(client, tmp_path / "src" / "main.rs")
     (d,) = dup(await wait_for(client, main, lambda d: bool(dup(d))))
-    actions = await client.text_document_code_action_async(
-        lsp.CodeActionParams(lsp.TextDocumentIdentifier(main), d.range, lsp.CodeActionContext(diagnostics=[d]))
-    )
+    actions = await actions_for(client, main, d)
     (go,) = [a for a in actions if a.title.startswith("Go to the copy")]
     assert go.title == "Go to the copy at src/report.rs:3-13"
     # pytest-lsp's converter reads a CodeAction that carries a command as a Command whose `command` is
@@ -329,13 +337,9 @@ async def test_copies_in_two_modules_are_extracted_into_their_parent(client, tmp
     crate = tmp_path / "dry_across"
     shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "crates" / "dry_across", crate)
     await start(client, crate)
-    billing = (crate / "src" / "billing.rs").as_uri()
-    text = (crate / "src" / "billing.rs").read_text()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(billing, "rust", 1, text)))
+    billing = open_file(client, crate / "src" / "billing.rs")
     (diag,) = dup(await wait_for(client, billing, lambda d: bool(dup(d))))
-    actions = await client.text_document_code_action_async(
-        lsp.CodeActionParams(lsp.TextDocumentIdentifier(billing), diag.range, lsp.CodeActionContext(diagnostics=[diag]))
-    )
+    actions = await actions_for(client, billing, diag)
     (extract,) = [a for a in actions if "shared_report_invoices" in a.title]
     assert extract.title.endswith("[may change behaviour]") and not extract.is_preferred
     changes = {c.text_document.uri: c.edits for c in extract.edit.document_changes}
@@ -343,9 +347,7 @@ async def test_copies_in_two_modules_are_extracted_into_their_parent(client, tmp
     (main_edit,) = changes[(crate / "src" / "main.rs").as_uri()]
     assert "pub(crate) fn shared_report_invoices(" in main_edit.new_text
     # while the other copy is open with unsaved text the index has not seen, the action waits
-    shipping = (crate / "src" / "shipping.rs").as_uri()
-    other = (crate / "src" / "shipping.rs").read_text()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(shipping, "rust", 1, other)))
+    shipping = open_file(client, crate / "src" / "shipping.rs")
     client.text_document_did_change(
         lsp.DidChangeTextDocumentParams(
             lsp.VersionedTextDocumentIdentifier(uri=shipping, version=2),
@@ -353,7 +355,5 @@ async def test_copies_in_two_modules_are_extracted_into_their_parent(client, tmp
         )
     )
     await asyncio.sleep(0.05)
-    actions = await client.text_document_code_action_async(
-        lsp.CodeActionParams(lsp.TextDocumentIdentifier(billing), diag.range, lsp.CodeActionContext(diagnostics=[diag]))
-    )
+    actions = await actions_for(client, billing, diag)
     assert not [a for a in actions if "shared_report_invoices" in a.title]
