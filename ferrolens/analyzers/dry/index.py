@@ -289,11 +289,18 @@ class CloneIndex:
             others = [loc for loc in _all(self._fn_table, fn.h) if loc != (path, k)]
             if not others:
                 continue
+            # a short body under a long signature (a trait method handing the call on to a field):
+            # the signature is the trait's, so only an identical copy says something was copied
+            thin = _body_tokens(units, k) < opts.min_tokens // 2
             spans = []
             for p2, k2 in others:
                 o = self.files[p2]
+                if thin and o.fns[k2].exact != fn.exact:
+                    continue
                 s2, e2 = o.fn_span(k2)
                 spans.append((p2, s2, e2, o.fns[k2].exact, o.fns[k2].exact == fn.exact))
+            if not spans:
+                continue
             start, end = units.fn_span(k)
             clone = self._make(units, start, end, fn.ntok, "function", fn.name, fn.exact, spans)
             if clone is not None:
@@ -385,8 +392,8 @@ class CloneIndex:
         out = []
         for k, fn in enumerate(units.fns):
             mine = fn.stmts
-            if fn.ntok < opts.min_tokens or len(mine) < 2:
-                continue
+            if fn.ntok < opts.min_tokens or len(mine) < 2 or _body_tokens(units, k) < opts.min_tokens // 2:
+                continue  # (a thin body under a trait's long signature is alike by construction)
             counts: dict[tuple[str, int], int] = {}
             for s in mine:
                 locs = self._stmt_table.get(s)
@@ -432,6 +439,12 @@ class CloneIndex:
             first = units.line(c.start)
             covered.update(range(first, first + c.lines))
         return len(covered), units.data.count(b"\n") + (0 if units.data.endswith(b"\n") else 1)
+
+
+def _body_tokens(units: FileUnits, k: int) -> int:
+    """Tokens in the statements of function k's body (0 when it has none)."""
+    r = units.fn_body(k)
+    return sum(st[2] for st in units.runs[r].stmts) if r >= 0 else 0
 
 
 def _outermost(clones: list[Clone]) -> list[Clone]:
