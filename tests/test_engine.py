@@ -174,3 +174,41 @@ def test_disallowed_types_edit_keeps_the_rest_of_the_file():
     assert add_disallowed_types("disallowed-types = ['std::collections::HashMap']\n", entries) is None
     assert add_disallowed_types("broken = [", entries) is None  # never rewrite a file that does not parse
     assert add_disallowed_types("disallowed-types = 3\n", entries) is None
+
+
+def test_short_items_copied_into_another_file_are_one_copy_and_accessor_idioms_are_not():
+    """Runs of small items: an error type with its two impls copied identically into another module is
+    reported; the same accessors written for another type (renamed one-line bodies) are not."""
+    from ferrolens.analyzers.dry.fingerprint import fingerprint
+    from ferrolens.analyzers.dry.index import CloneIndex
+    from ferrolens.analyzers.source import parse
+
+    error = (
+        "pub struct ReuniteError(pub u32, pub u32);\n\n"
+        "impl std::fmt::Display for ReuniteError {\n"
+        "    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n"
+        "        write!(f, \"tried to reunite halves that are not from the same socket\")\n"
+        "    }\n}\n\n"
+        "impl std::error::Error for ReuniteError {}\n"
+    )
+    accessors = (
+        "pub struct {T} {{ {buf}: Vec<u8>, {pos}: usize }}\n\n"
+        "impl {T} {{\n"
+        "    pub fn get_ref(&self) -> &Vec<u8> {{\n        &self.{buf}\n    }}\n"
+        "    pub fn get_mut(&mut self) -> &mut Vec<u8> {{\n        &mut self.{buf}\n    }}\n"
+        "    pub fn position(&self) -> usize {{\n        self.{pos}\n    }}\n"
+        "    pub fn into_inner(self) -> Vec<u8> {{\n        self.{buf}\n    }}\n"
+        "}}\n"
+    )
+    files = {
+        "src/tcp.rs": "use std::io;\n\n" + error + "\n" + accessors.format(T="Reader", buf="inner", pos="pos"),
+        "src/unix.rs": "use std::fmt;\n\n" + error + "\n" + accessors.format(T="Writer", buf="buf", pos="written"),
+    }
+    index = CloneIndex()
+    for key, text in files.items():
+        data = text.encode()
+        index.update(fingerprint(key, data, parse(data).root_node))
+    (clone,) = index.clones("src/tcp.rs")
+    assert clone.unit == "statements" and clone.kind == "identical"
+    assert files["src/tcp.rs"][clone.start :].startswith("pub struct ReuniteError")
+    assert [p.path for p in clone.partners] == ["src/unix.rs"]
