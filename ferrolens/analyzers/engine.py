@@ -4,7 +4,10 @@ An *item* is a top-level declaration, or a declaration inside an `impl`, `trait`
 5,000-line impl is many items, not one). Findings of item-scoped rules are cached under the item's
 bytes plus the headers of its containers (`impl<T> Foo<T> {`), stored relative to the item start: a
 keystroke re-runs the rules on the one item whose bytes changed and shifts the cached findings of all
-the others. Items with a syntax error (ERROR or MISSING nodes) are never checked, so a finding or fix
+the others. The top-level children are kept between runs as position-free groups (`_Group`); the
+source's change log (its edits and tree-sitter's changed ranges) says which text changed, and only the
+children there are walked again (`_walk`), so a keystroke costs the changed items, not the file. Items
+with a syntax error (ERROR or MISSING nodes) are never checked, so a finding or fix
 never touches broken syntax; file-scoped findings are filtered against the error ranges too.
 
 A rule that raises is reported through `on_error` and skipped for that item; the other rules' findings
