@@ -412,6 +412,8 @@ class CloneIndex:
                     continue  # (symmetric, so both copies report each other)
                 if ofn.h == fn.h or not (0.7 <= ofn.ntok / fn.ntok <= 1.43):
                     continue
+                if ofn.name == fn.name and _other_impl_types(units, k, o, k2):
+                    continue  # one trait method written for two types: alike because the trait asks for it
                 body, obody = units.fn_body(k), o.fn_body(k2)
                 if body < 0 or obody < 0:
                     continue
@@ -456,6 +458,12 @@ def _impl_type(data: bytes, start: int) -> str | None:
         pass
     m = _IMPL_FOR.match(head, last.end() - 4) if last is not None else None
     return m.group(1).decode("utf-8", "replace") if m else None
+
+
+def _other_impl_types(units: FileUnits, k: int, other: FileUnits, k2: int) -> bool:
+    """Functions k and k2 are methods of trait impls for two different types."""
+    mine, theirs = _impl_type(units.data, units.fn_span(k)[0]), _impl_type(other.data, other.fn_span(k2)[0])
+    return mine is not None and theirs is not None and mine != theirs
 
 
 def _for_own_type(diffs: list[tuple[str, str]], a: bytes, a0: int, b: bytes, b0: int) -> bool:
