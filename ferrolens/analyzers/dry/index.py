@@ -373,7 +373,7 @@ class CloneIndex:
                 diffs = self._pair("diff", exact, oexact, lambda: differences(units.data, start, end, odata, s2, e2))
                 if diffs is None or len(diffs) > opts.max_differences:
                     continue
-                if unit == "function" and _for_own_type(diffs, units.data, start, odata, s2):
+                if _for_own_type(diffs, units.data, start, odata, s2):
                     continue  # a trait's method written for another type (rayon's split_at per adaptor)
                 if not clone.differences:
                     clone.differences = diffs
@@ -470,7 +470,10 @@ def _for_own_type(diffs: list[tuple[str, str]], a: bytes, a0: int, b: bytes, b0:
     """Renamed copies whose differences include the types their trait impls are for: the trait asks
     each type for the same method, so the likeness is the trait's, not a copy to share."""
     mine, theirs = _impl_type(a, a0), _impl_type(b, b0)
-    return mine is not None and theirs is not None and mine != theirs and (mine, theirs) in diffs
+    if mine is None or theirs is None or mine == theirs:
+        return False
+    # the type itself, or its name in a string (`f.debug_struct("Receiver")` in a Debug impl)
+    return (mine, theirs) in diffs or (f'"{mine}"', f'"{theirs}"') in diffs
 
 
 def _body_tokens(units: FileUnits, k: int) -> int:
