@@ -313,10 +313,10 @@ class _Group:
 
     __slots__ = ("length", "child", "entries", "sums", "summaries", "ckey", "results", "found", "loose")
 
-    def __init__(self, length: int, child: int, entries: tuple, summaries: tuple, ckey: tuple | None = None) -> None:
+    def __init__(self, length: int, child: int, entries: tuple, summaries: tuple, ckey: tuple | None = None, sums: tuple | None = None) -> None:
         self.length, self.child = length, child
         self.entries = entries  # ((item start - extent start, item key), ...)
-        self.sums = tuple(key for _, key in entries)
+        self.sums = sums if sums is not None else tuple(key for _, key in entries)
         self.loose = False  # not a declaration (a top-level macro call): checked only while the file parses
         self.summaries = summaries  # the summaries its items (or its `use`) contribute, by `sums`
         self.ckey = ckey  # an impl/trait/mod: (kind, bytes)
@@ -331,11 +331,16 @@ class _Group:
             node = node.next_sibling
         if node is None or node.start_byte != at or node.end_byte != start + self.length:
             raise _Moved
-        body = node.child_by_field_name("body") if node.type in CONTAINERS else None
-        units = [(node, b"")] if body is None else iter_items(body, data, data[node.start_byte : body.start_byte])
+        units = _units(node, data) or [(node, b"")]
         if [_item_key(i, h, data) for i, h in units] != [key for _, key in self.entries]:
             raise _Moved
         return [i for i, _ in units]
+
+
+def _units(node: Node, data: bytes) -> list[tuple[Node, bytes]] | None:
+    """An impl/trait/mod's items with their container headers; None for anything else."""
+    body = node.child_by_field_name("body") if node.type in CONTAINERS else None
+    return None if body is None else iter_items(body, data, data[node.start_byte : body.start_byte])
 
 
 def _first_child_after(node: Node, offset: int) -> Node | None:
@@ -373,7 +378,7 @@ def _dirty(src: SourceFile, cache: ItemCache) -> list[list[int]] | None:
         last = first
         while last < len(spans) and spans[last][2] <= oe:
             last += 1
-        before = sum(sp[3] - sp[2] - sp[1] + sp[0] for sp in spans[:first])
+        before = sum(map(_growth, spans[:first]))
         old_lo, new_lo, old_hi, new_hi = s - before, s, oe - before, oe
         if first < last:
             a, b = spans[first], spans[last - 1]
@@ -382,13 +387,18 @@ def _dirty(src: SourceFile, cache: ItemCache) -> list[list[int]] | None:
             if b[3] >= oe:
                 old_hi, new_hi = b[1], b[3]
             else:
-                old_hi = oe - before - sum(sp[3] - sp[2] - sp[1] + sp[0] for sp in spans[first:last])
+                old_hi = oe - before - sum(map(_growth, spans[first:last]))
         d = ne - oe
         for sp in spans[last:]:
             sp[2] += d
             sp[3] += d
         spans[first:last] = [[old_lo, old_hi, new_lo, new_hi + d]]
     return spans
+
+
+def _growth(span) -> int:
+    """How much longer a changed span [old start, old end, new start, new end] made the text."""
+    return span[3] - span[2] - span[1] + span[0]
 
 
 def _walk(src: SourceFile, cache: ItemCache) -> tuple[list["_Group"], dict[int, list[Node]], list["_Group"]]:
@@ -414,7 +424,7 @@ def _walk(src: SourceFile, cache: ItemCache) -> tuple[list["_Group"], dict[int, 
             # groups wholly before the span stay, those wholly after it move by its size change
             k1 = bisect_left(range(n), olo, key=lambda i: starts[i] + old[i].length)
             k2 = max(k1, bisect_right(range(n), ohi, key=lambda i: starts[i]))
-            d = nhi - nlo - ohi + olo
+            d = _growth((olo, ohi, nlo, nhi))
             if runs and k1 <= runs[-1][1]:
                 runs[-1][1] = max(runs[-1][1], k2)
                 runs[-1][3] += d
@@ -459,41 +469,35 @@ def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: 
         s = summaries.get(key)
         return s if s is not None else make(node, data)
 
+    def add(g: _Group, start: int) -> None:
+        new_groups.append(g)
+        groups.append(g)
+        group_starts.append(start)
+
     for child in children:
         ctype = child.type
         cs = child.start_byte
         if ctype in NOT_CHECKED:
             if ctype == "use_declaration" and not child.has_error:
                 key = ("use", data[cs : child.end_byte])
-                g = _Group(child.end_byte - cs, 0, (), (summary(key, child, summarize_use),))
-                g.sums = (key,)
-                new_groups.append(g)
-                groups.append(g)
-                group_starts.append(cs)
+                add(_Group(child.end_byte - cs, 0, (), (summary(key, child, summarize_use),), sums=(key,)), cs)
             continue
-        body = child.child_by_field_name("body") if ctype in CONTAINERS else None
-        if body is None:
+        units = _units(child, data)
+        if units is None:
             key = _item_key(child, b"", data)
             g = _Group(child.end_byte - cs + key[4], key[4], ((key[4], key),), (summary(key, child, summarize_item),))
             g.loose = ctype not in ITEM_KINDS
-            new_groups.append(g)
-            groups.append(g)
-            group_starts.append(cs - key[4])
+            add(g, cs - key[4])
             fresh[id(g)] = [child]
             continue
         ckey = (ctype, data[cs : child.end_byte])
         known = cache.containers.get(ckey) if not child.has_error else None
         if known is not None:
-            new_groups.append(known)
-            groups.append(known)
-            group_starts.append(cs)
+            add(known, cs)
             continue
-        units = iter_items(body, data, data[cs : body.start_byte])
         entries = tuple((item.start_byte - cs, _item_key(item, h, data)) for item, h in units)
         g = _Group(child.end_byte - cs, 0, entries, tuple(summary(key, item, summarize_item) for (item, _), (_, key) in zip(units, entries)), ckey)
-        new_groups.append(g)
-        groups.append(g)
-        group_starts.append(cs)
+        add(g, cs)
         fresh[id(g)] = [item for item, _ in units]
 
 

@@ -282,7 +282,7 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tupl
         if all(_body_tokens(f, span) <= TRIVIAL_BODY for f in fns):
             # accessors and one-line delegations (`&self.inner`): only an identical copy counts, a
             # renamed one is the same idiom for another type
-            small = (*small[:3], small[4], small[4])
+            small = _exact_only(small)
     return runs, out_fns, small
 
 
@@ -401,7 +401,7 @@ def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], li
             if 0 < len(toks) < SMALL_ITEM:
                 small = _stmt(normalised(toks), [t[1] for t in toks], 0, len(toks), 0, child.end_byte - child.start_byte)
                 if all(s[3] == s[4] for s in members):  # made of trivial items: identical copies only
-                    small = (*small[:3], small[4], small[4])
+                    small = _exact_only(small)
     return runs, fns, small
 
 
@@ -410,6 +410,11 @@ def _close(seq: list[Stmt], runs: list[Run]) -> None:
     if len(seq) >= 2:
         runs.append(_run(list(seq), items=True))
     seq.clear()
+
+
+def _exact_only(s: Stmt) -> Stmt:
+    """The record with its exact hash in the normalised slot: only an identical copy matches it."""
+    return (*s[:3], s[4], s[4])
 
 
 def _moved(s: Stmt, by: int) -> Stmt:

@@ -291,7 +291,7 @@ class CloneIndex:
                 continue
             # a short body under a long signature (a trait method handing the call on to a field):
             # the signature is the trait's, so only an identical copy says something was copied
-            thin = _body_tokens(units, k) < opts.min_tokens // 2
+            thin = _thin(units, k, opts)
             spans = []
             for p2, k2 in others:
                 o = self.files[p2]
@@ -394,7 +394,7 @@ class CloneIndex:
         out = []
         for k, fn in enumerate(units.fns):
             mine = fn.stmts
-            if fn.ntok < opts.min_tokens or len(mine) < 2 or _body_tokens(units, k) < opts.min_tokens // 2:
+            if fn.ntok < opts.min_tokens or len(mine) < 2 or _thin(units, k, opts):
                 continue  # (a thin body under a trait's long signature is alike by construction)
             counts: dict[tuple[str, int], int] = {}
             for s in mine:
@@ -412,7 +412,7 @@ class CloneIndex:
                     continue  # (symmetric, so both copies report each other)
                 if ofn.h == fn.h or not (0.7 <= ofn.ntok / fn.ntok <= 1.43):
                     continue
-                if ofn.name == fn.name and _other_impl_types(units, k, o, k2):
+                if ofn.name == fn.name and _impl_types(units.data, units.fn_span(k)[0], o.data, o.fn_span(k2)[0]):
                     continue  # one trait method written for two types: alike because the trait asks for it
                 body, obody = units.fn_body(k), o.fn_body(k2)
                 if body < 0 or obody < 0:
@@ -460,26 +460,26 @@ def _impl_type(data: bytes, start: int) -> str | None:
     return m.group(1).decode("utf-8", "replace") if m else None
 
 
-def _other_impl_types(units: FileUnits, k: int, other: FileUnits, k2: int) -> bool:
-    """Functions k and k2 are methods of trait impls for two different types."""
-    mine, theirs = _impl_type(units.data, units.fn_span(k)[0]), _impl_type(other.data, other.fn_span(k2)[0])
-    return mine is not None and theirs is not None and mine != theirs
+def _impl_types(a: bytes, a0: int, b: bytes, b0: int) -> tuple[str, str] | None:
+    """The types of the trait impls code at a0 in `a` and at b0 in `b` sits in, when both are trait
+    impls and for two different types."""
+    mine, theirs = _impl_type(a, a0), _impl_type(b, b0)
+    return (mine, theirs) if mine is not None and theirs is not None and mine != theirs else None
 
 
 def _for_own_type(diffs: list[tuple[str, str]], a: bytes, a0: int, b: bytes, b0: int) -> bool:
     """Renamed copies whose differences include the types their trait impls are for: the trait asks
     each type for the same method, so the likeness is the trait's, not a copy to share."""
-    mine, theirs = _impl_type(a, a0), _impl_type(b, b0)
-    if mine is None or theirs is None or mine == theirs:
-        return False
+    types = _impl_types(a, a0, b, b0)
     # the type itself, or its name in a string (`f.debug_struct("Receiver")` in a Debug impl)
-    return (mine, theirs) in diffs or (f'"{mine}"', f'"{theirs}"') in diffs
+    return types is not None and (types in diffs or (f'"{types[0]}"', f'"{types[1]}"') in diffs)
 
 
-def _body_tokens(units: FileUnits, k: int) -> int:
-    """Tokens in the statements of function k's body (0 when it has none)."""
+def _thin(units: FileUnits, k: int, opts: DryOptions) -> bool:
+    """Function k's body (its statements' tokens) is under half a clone: a trait method handing the
+    call on under a long signature the trait dictates."""
     r = units.fn_body(k)
-    return sum(st[2] for st in units.runs[r].stmts) if r >= 0 else 0
+    return (sum(st[2] for st in units.runs[r].stmts) if r >= 0 else 0) < opts.min_tokens // 2
 
 
 def _outermost(clones: list[Clone]) -> list[Clone]:
