@@ -324,43 +324,62 @@ def _units_from_json(path: Path, display: str, raw: dict):
         return None
 
 
-def _report_clones(done: list, settings, statistics: bool) -> tuple[dict[str, list], str]:
+def _report_clones(done: list, settings, statistics: bool, jobs: int = 1) -> tuple[dict[str, list], str]:
     """Index every file's fingerprints; returns the duplicate_code findings per file (JSON-ready) and
-    the statistics table (or "")."""
+    the statistics table (or ""). With `jobs` > 1 the files' clone sets are computed in forked workers,
+    which see the index the parent built without copying it."""
+    global _CLONES
+    import multiprocessing
+
     from ferrolens import config
     from ferrolens.analyzers.dry.index import CloneIndex
     from ferrolens.analyzers.engine import Engine
+
+    index = CloneIndex(config.dry_options(settings))
+    reps = [rep for rep in done if rep.units is not None]
+    for rep in reps:
+        index.update(rep.units)
+    _CLONES = (index, Engine(config.selection(settings), workspace=index), reps, statistics)
+    chunks = [list(range(k, len(reps), jobs * 4)) for k in range(jobs * 4)]
+    try:
+        if jobs > 1 and len(reps) >= 64 and "fork" in multiprocessing.get_all_start_methods():
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = [r for part in pool.map(_clone_findings, chunks) for r in part]
+        else:
+            results = _clone_findings(list(range(len(reps))))
+    finally:
+        _CLONES = None
+    found = {path: extra for path, extra, _ in results if extra}
+    if not statistics:
+        return found, ""
+    rows = [row for _, _, row in results]
+    out = ["", "Duplicated lines (duplicate_code):", f"{'file':<60} {'lines':>8} {'duplicated':>11} {'%':>6}"]
+    for path, dup, total, _ in sorted(rows, key=lambda r: (-r[1], r[0])):
+        if dup:
+            out.append(f"{path:<60} {total:>8} {dup:>11} {100 * dup / max(total, 1):>5.1f}%")
+    dup, total, clones = (sum(r[k] for r in rows) for k in (1, 2, 3))
+    out.append(f"{'total (' + str(len(rows)) + ' files, ' + str(clones) + ' duplicated places)':<60} {total:>8} {dup:>11} {100 * dup / max(total, 1):>5.1f}%")
+    return found, "\n".join(out) + "\n"
+
+
+_CLONES: tuple | None = None  # (index, engine, reports, statistics) while `_report_clones` runs
+
+
+def _clone_findings(which: list[int]) -> list[tuple[str, list, tuple | None]]:
+    """(path, duplicate_code findings as JSON, statistics row or None) of the reports numbered `which`."""
     from ferrolens.analyzers.rules.dry.duplicate_code import findings
     from ferrolens.analyzers.source import SourceFile
     from ferrolens.output import finding_json
 
-    index = CloneIndex(config.dry_options(settings))
-    for rep in done:
-        if rep.units is not None:
-            index.update(rep.units)
-    engine = Engine(config.selection(settings), workspace=index)
-    rows = []
-    found: dict[str, list] = {}
-    for rep in done:
-        if rep.units is None:
-            continue
+    index, engine, reps, statistics = _CLONES
+    out = []
+    for i in which:
+        rep = reps[i]
         src = SourceFile(rep.units.data, rep.path, parsed=False)  # positions; a tree only if an action needs one
         extra = [finding_json(src, rep.path, f) for f in engine.finish(src, findings(index, rep.path))]
-        if extra:
-            found[rep.path] = extra
-        if statistics:
-            dup, total = index.duplicated_lines(rep.path)
-            rows.append((rep.path, dup, total))
-    if not statistics:
-        return found, ""
-    out = ["", "Duplicated lines (duplicate_code):", f"{'file':<60} {'lines':>8} {'duplicated':>11} {'%':>6}"]
-    for path, dup, total in sorted(rows, key=lambda r: (-r[1], r[0])):
-        if dup:
-            out.append(f"{path:<60} {total:>8} {dup:>11} {100 * dup / max(total, 1):>5.1f}%")
-    dup, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
-    clones = sum(len(index.clones(r[0])) for r in rows)
-    out.append(f"{'total (' + str(len(rows)) + ' files, ' + str(clones) + ' duplicated places)':<60} {total:>8} {dup:>11} {100 * dup / max(total, 1):>5.1f}%")
-    return found, "\n".join(out) + "\n"
+        row = (rep.path, *index.duplicated_lines(rep.path), len(index.clones(rep.path))) if statistics else None
+        out.append((rep.path, extra, row))
+    return out
 
 
 def atomic_write(path: Path, original: bytes, new: bytes) -> str | None:
@@ -526,7 +545,7 @@ def _check(args) -> int:
         if isinstance(cached, dict) and cached.get("files") == names and not args.statistics:
             dry = cached.get("findings", {})
         else:
-            dry, stats = _report_clones(done, settings, args.statistics)
+            dry, stats = _report_clones(done, settings, args.statistics, jobs)
 
     if use_cache:
         new_cache = {

@@ -166,15 +166,31 @@ def _publicly_reachable(root: Path, lib_path: str, rel: str) -> bool:
         parts = parts[:-1]
     parent = root / lib_path
     for i, part in enumerate(parts):
-        try:
-            text = parent.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-        if not re.search(r"(?m)^\s*pub\s+mod\s+" + re.escape(part) + r"\s*;", text):
+        if part not in _pub_mods(parent):
             return False
         base = root / "src" / Path(*parts[: i + 1])
         parent = base.with_suffix(".rs") if base.with_suffix(".rs").is_file() else base / "mod.rs"
     return True
+
+
+_PUB_MOD = re.compile(r"(?m)^\s*pub\s+mod\s+(?:r#)?(\w+)\s*;")
+_PUB_MODS: dict[Path, tuple[tuple[int, int] | None, frozenset[str]]] = {}
+
+
+def _pub_mods(path: Path) -> frozenset[str]:
+    """The `pub mod name;` declarations of a module file (read again when it changes)."""
+    st = _file_stamp(path)
+    hit = _PUB_MODS.get(path)
+    if hit is not None and hit[0] == st:
+        return hit[1]
+    try:
+        names = frozenset(_PUB_MOD.findall(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        names = frozenset()
+    if len(_PUB_MODS) > 4096:
+        _PUB_MODS.clear()
+    _PUB_MODS[path] = (st, names)
+    return names
 
 
 def facts_of_paths(paths: list[tuple[str, str]], max_size: int = 1 << 62) -> list:

@@ -10,17 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import re
+from itertools import accumulate
+from operator import add, itemgetter
 
+# One match per token: the comments and whitespace before it (group 1, possessive, so a comment is never
+# re-read as tokens), then the token (group 2; empty only after the last token). The most common tokens
+# come first: a plain identifier (not the prefix of `b"..."`, `r#..` or `br'..'`) and one-byte punctuation.
+# `findall` builds the whole list in C; offsets come from the lengths (`lex`). No two alternatives of a
+# repetition match the same text (`.` takes newlines): an unterminated string costs one scan, not an
+# exponential backtrack.
 TOKEN = re.compile(
     rb"""
-    (?P<ws>\s+)
-  | (?P<comment>//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
-  | (?P<str>b?r(?P<hashes>\#*)"(?:.|\n)*?"(?P=hashes)|b?"(?:[^"\\]|\\.|\\\n)*")
-  | (?P<char>b?'(?:[^'\\\n]|\\[^\n]{1,10}?)')
-  | (?P<life>'[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<num>[0-9][0-9_]*(?:\.[0-9][0-9_]*(?![A-Za-z_.]))?(?:[eE][+-]?[0-9_]+)?[A-Za-z0-9_]*)
-  | (?P<ident>(?:r\#)?[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<punct>::|->|=>|==|!=|<=|>=|&&|\|\||\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<=|>>=|\.\.=|\.\.\.|\.\.|[^\sA-Za-z0-9_])
+    ((?:\s+|//[^\n]*|/\*(?:[^*]|\*(?!/))*+\*/)*+)
+    (
+      [A-Za-z_][A-Za-z0-9_]*+(?!['"\#])
+    | [(){}\[\],;?@~$]
+    | b?r(\#*)".*?"\3|b?"(?:[^"\\]|\\.)*+"
+    | b?'(?:[^'\\\n]|\\[^\n]{1,10}?)'
+    | '[A-Za-z_][A-Za-z0-9_]*
+    | [0-9][0-9_]*(?:\.[0-9][0-9_]*(?![A-Za-z_.]))?(?:[eE][+-]?[0-9_]+)?[A-Za-z0-9_]*
+    | (?:r\#)?[A-Za-z_][A-Za-z0-9_]*
+    | ::|->|=>|==|!=|<=|>=|&&|\|\||\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<=|>>=|\.\.=|\.\.\.|\.\.|[^\sA-Za-z0-9_]
+    )?
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -42,23 +53,45 @@ class Kind:
     OTHER = 0
 
 
-def lex(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, bytes, int]]:
-    """(offset, token text, kind) of every token in data[start:end], comments and whitespace left out."""
-    out = []
-    append = out.append
-    for m in TOKEN.finditer(data, start, len(data) if end is None else end):
-        group = m.lastgroup
-        if group == "ws" or group == "comment":
-            continue
-        text = m.group()
-        if group == "ident":
-            kind = Kind.OTHER if text in KEYWORDS or text in PRIMITIVES else Kind.IDENT
-        elif group in ("str", "char", "num"):
+class _Kinds(dict):
+    """token text -> Kind, filled on first sight (a file's vocabulary is small; literals are bounded by
+    clearing)."""
+
+    def __missing__(self, text: bytes) -> int:
+        c = text[0]
+        if 48 <= c <= 57 or (c == 34 and len(text) > 1):  # a number, a string
             kind = Kind.LITERAL
+        elif c == 39:  # a char literal, or a lifetime
+            kind = Kind.LITERAL if len(text) >= 3 and text[-1] == 39 else Kind.OTHER
+        elif c == 95 or 65 <= c <= 90 or 97 <= c <= 122:
+            if b'"' in text or b"'" in text:  # b"..", r#"..", b'x'
+                kind = Kind.LITERAL
+            else:
+                kind = Kind.OTHER if text in KEYWORDS or text in PRIMITIVES else Kind.IDENT
         else:
             kind = Kind.OTHER
-        append((m.start(), text, kind))
-    return out
+        if len(self) > 200_000:
+            self.clear()
+        self[text] = kind
+        return kind
+
+
+_KINDS = _Kinds()
+_TRIVIA, _TEXT = itemgetter(0), itemgetter(1)
+
+
+def lex(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, bytes, int]]:
+    """(offset, token text, kind) of every token in data[start:end], comments and whitespace left out."""
+    found = TOKEN.findall(data, start, len(data) if end is None else end)
+    if not found:
+        return []
+    texts = list(map(_TEXT, found))
+    trivia = list(map(len, map(_TRIVIA, found)))
+    ends = accumulate(map(add, trivia, map(len, texts)), initial=start)
+    starts = map(add, ends, trivia)
+    while texts and not texts[-1]:  # the comments after the last token
+        texts.pop()
+    return list(zip(starts, texts, map(_KINDS.__getitem__, texts)))
 
 
 def drop_uses(tokens: list[tuple[int, bytes, int]]) -> list[tuple[int, bytes, int]]:
