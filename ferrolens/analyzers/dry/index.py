@@ -445,19 +445,20 @@ class CloneIndex:
         return len(covered), units.data.count(b"\n") + (0 if units.data.endswith(b"\n") else 1)
 
 
-_IMPL_LINE = re.compile(rb"(?m)^[ \t]*(?:unsafe[ \t]+)?impl\b")
+_IMPL_PREFIX = re.compile(rb"[ \t]*(?:unsafe[ \t]+)?")
 _IMPL_FOR = re.compile(rb"impl\b[^{;]*?\bfor\s+(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)[^{;]*\{")
 
 
 def _impl_type(data: bytes, start: int) -> str | None:
     """The type of the `impl Trait for Type {` a method at `start` sits in (judged from the nearest
-    `impl` line before it; None when that is not a trait impl)."""
-    head = data[max(0, start - 20000) : start]
-    last = None
-    for last in _IMPL_LINE.finditer(head):
-        pass
-    m = _IMPL_FOR.match(head, last.end() - 4) if last is not None else None
-    return m.group(1).decode("utf-8", "replace") if m else None
+    line starting with `impl` in the 20 KB before it; None when that is not a trait impl)."""
+    lo, pos = max(0, start - 20000), start
+    while (pos := data.rfind(b"impl", lo, pos)) >= 0:
+        after = data[pos + 4 : pos + 5]
+        if (not after or not (after.isalnum() or after == b"_")) and _IMPL_PREFIX.fullmatch(data, data.rfind(b"\n", 0, pos) + 1, pos):
+            m = _IMPL_FOR.match(data, pos, start)
+            return m.group(1).decode("utf-8", "replace") if m else None
+    return None
 
 
 def _impl_types(a: bytes, a0: int, b: bytes, b0: int) -> tuple[str, str] | None:

@@ -97,7 +97,7 @@ def lex(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, 
 def drop_uses(tokens: list[tuple[int, bytes, int]]) -> list[tuple[int, bytes, int]]:
     """The tokens without the `use` declarations inside them (a block that imports what it needs is
     the same logic as one whose file imports it: `use` lists are not duplicated logic)."""
-    if not any(t[1] == b"use" for t in tokens):
+    if b"use" not in map(_TEXT, tokens):
         return tokens
     out: list[tuple[int, bytes, int]] = []
     skipping = False
@@ -117,8 +117,22 @@ def drop_uses(tokens: list[tuple[int, bytes, int]]) -> list[tuple[int, bytes, in
     return out
 
 
+class _Normal(dict):
+    """token text -> its Type-2 form (a variable or a literal stands for any other)."""
+
+    def __missing__(self, text: bytes) -> bytes:
+        kind = _KINDS[text]
+        if len(self) > 200_000:
+            self.clear()
+        self[text] = norm = IDENT if kind == Kind.IDENT else LITERAL if kind == Kind.LITERAL else text
+        return norm
+
+
+_NORMAL = _Normal()
+
+
 def normalised(tokens: list[tuple[int, bytes, int]]) -> list[bytes]:
-    return [IDENT if k == Kind.IDENT else LITERAL if k == Kind.LITERAL else t for _, t, k in tokens]
+    return list(map(_NORMAL.__getitem__, map(_TEXT, tokens)))
 
 
 def digest(parts: list[bytes]) -> int:

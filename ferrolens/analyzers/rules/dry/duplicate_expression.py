@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context
@@ -61,6 +63,9 @@ COSTLY = frozenset(
     to_string to_owned to_vec to_lowercase to_uppercase join concat""".split()
 )
 MIN_TOKENS = 10
+# a chain computed twice ends twice in the same terminal method: a function without such a pair is
+# skipped before any tree walk
+_TERMINAL_CALL = re.compile(rb"\.\s*(" + b"|".join(sorted(t.encode() for t in TERMINAL)) + rb")\b")
 BARRIERS = {"closure_expression", "for_expression", "while_expression", "loop_expression", "function_item"}
 
 
@@ -138,6 +143,9 @@ def _written_between(ctx: Context, names: set[bytes], start: int, end: int) -> b
 
 
 def check(ctx: Context, item: Node):
+    ends = _TERMINAL_CALL.findall(ctx.src.data, item.start_byte, item.end_byte)
+    if len(ends) == len(set(ends)):
+        return
     groups: dict[tuple[bytes, ...], list[Node]] = {}
     for call in _outermost_calls(ctx, item):
         last = _method(call)
