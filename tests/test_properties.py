@@ -308,3 +308,33 @@ def test_edits_at_the_ends_of_a_file_and_of_an_empty_one():
         for start, end, new in edits:
             src.apply_edit(start, end, new)
             assert ENGINE.analyze(src, cache) == ENGINE.analyze(SourceFile(src.data))
+
+
+@settings(max_examples=int(os.environ.get("FERROLENS_FUZZ_EXAMPLES", "100")) * 2, derandomize=bool(os.environ.get("CI")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(seed=st.sampled_from(SEEDS), edits=st.lists(edit_strategy, min_size=1, max_size=5))
+def test_a_local_reparse_covers_every_range_tree_sitter_says_changed(seed: bytes, edits):
+    """When a burst's reparse changed only the top-level children it edited, the source logs those
+    children instead of asking tree-sitter for the changed ranges: every range tree-sitter would have
+    reported lies in them."""
+    from ferrolens.analyzers.source import _local_change
+
+    src = SourceFile(seed)
+    for where, span, text in edits:
+        data = src.data
+        start = _char_boundary(data, int(where * len(data)))
+        end = _char_boundary(data, min(len(data), start + int(span * len(data))))
+        src.apply_edit(start, end, text.encode("utf-8", "surrogatepass"), reparse=False)
+    old, pending = src._tree.copy(), list(src._pending)
+    new = src.tree
+    local = _local_change(old, new, pending)
+    if local is None:
+        return
+    # the edits' own text, where it sits now (the engine walks it from the EDIT entries)
+    spans = list(local)
+    for k, (lo, _, hi) in enumerate(pending):
+        for s, e, ne in pending[k + 1 :]:
+            lo = lo if lo < s else s if lo < e else lo + ne - e
+            hi = hi if hi <= s else ne if hi <= e else hi + ne - e
+        spans.append((lo, hi))
+    for r in old.changed_ranges(new):
+        assert any(lo <= r.start_byte and r.end_byte <= hi for lo, hi in spans), (r, spans)
