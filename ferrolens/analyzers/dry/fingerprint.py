@@ -40,6 +40,7 @@ CONTAINERS = {"impl_item", "trait_item", "mod_item"}
 # items under this many tokens are too small to be clones alone; consecutive ones (a trait impl's
 # three short methods, two short impls of one trait) are compared as a run, like statements
 SMALL_ITEM = 50
+ITEMS, METHODS = 1, 2  # Run.items: free items (top level, a mod), the members of impls and traits
 TRIVIAL_BODY = 24  # tokens in a function body that only reads a field or hands the call on (under half a clone)
 
 
@@ -50,7 +51,7 @@ class Run:
 
     sig: tuple[int, ...]  # the statements' normalised hashes
     stmts: tuple[Stmt, ...]
-    items: bool = False  # a run of small items rather than of statements
+    items: int = 0  # a run of small items rather than of statements: ITEMS, or METHODS of impls/traits
 
 
 @dataclass(slots=True, frozen=True)
@@ -312,7 +313,7 @@ def _wrapped_block(body: Node) -> Node | None:
     return None
 
 
-def _run(stmts: list[Stmt], items: bool = False) -> Run:
+def _run(stmts: list[Stmt], items: int = 0) -> Run:
     return Run(tuple(s[3] for s in stmts), tuple(stmts), items)
 
 
@@ -377,10 +378,11 @@ def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], li
     inner: list[Stmt] = []
     members: list[Stmt] = []  # the records of a container's items
     parent = None
+    kind = ITEMS
     small = None
     for item in _items_of(child, data, include_tests):
         if item.has_error:
-            _close(inner, runs)
+            _close(inner, runs, kind)
             continue
         r, f, small = _item_units(item, data, include_tests, child.start_byte)
         fns.extend(replace(fn, body=fn.body + len(runs)) if fn.body >= 0 else fn for fn in f)
@@ -389,11 +391,12 @@ def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], li
             if small is not None:
                 members.append(small)
             if small is None or item.parent.id != parent:
-                _close(inner, runs)
+                _close(inner, runs, kind)
             if small is not None:
                 inner.append(small)
             parent = item.parent.id
-    _close(inner, runs)
+            kind = METHODS if item.parent.parent is not None and item.parent.parent.type in ("impl_item", "trait_item") else ITEMS
+    _close(inner, runs, kind)
     if child.type in CONTAINERS:
         small = None
         if child.end_byte - child.start_byte < 24 * SMALL_ITEM:  # a short impl, trait or mod as a whole
@@ -405,10 +408,10 @@ def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], li
     return runs, fns, small
 
 
-def _close(seq: list[Stmt], runs: list[Run]) -> None:
+def _close(seq: list[Stmt], runs: list[Run], kind: int = ITEMS) -> None:
     """End a sequence of small items: two or more make a run."""
     if len(seq) >= 2:
-        runs.append(_run(list(seq), items=True))
+        runs.append(_run(list(seq), items=kind))
     seq.clear()
 
 

@@ -1,8 +1,8 @@
 """The clone index of a workspace: every file's fingerprints, and the clone classes they form.
 
-Seeds: from each statement of a run, the shortest window of statements with at least `min_tokens`
-tokens is hashed (over the statements' normalised hashes); two places with the same seed have the same
-statements there. A match is grown forwards from a seed only where it could not have started one
+Seeds: from each statement of a run, the shortest window of statements with at least `min_exact` tokens
+(70% of `min_tokens`) is hashed (over the statements' normalised hashes); two places with the same seed
+have the same statements there. A match under `min_tokens` counts only where its copies are identical. A match is grown forwards from a seed only where it could not have started one
 statement earlier, so each maximal run is found once. Whole functions match on the hash of their
 normalised tokens. Function pairs that are not clones but share most statements are Type-3 candidates
 (near-miss clones), confirmed by a token-level similarity.
@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from difflib import SequenceMatcher
 
-from ferrolens.analyzers.dry.fingerprint import FileUnits, Run
+from ferrolens.analyzers.dry.fingerprint import METHODS, FileUnits, Run
 from ferrolens.analyzers.dry.tokens import Kind, drop_uses, lex, members, semi_normalised
 
 Loc = tuple[str, int, int]  # path, run index, statement index
@@ -35,6 +35,13 @@ class DryOptions:
     # beyond consistently renamed locals) is too different to be worth merging, and is not reported
     max_differences: int = 4
     similarity: float = 0.85  # Type-3 (near-miss) functions: token similarity at least this
+
+    @property
+    def min_exact(self) -> int:
+        """Identical copies (Type-1) count from 70% of `min_tokens` on: a copied guard block or a pair
+        of helpers pasted into a second module is duplication even when short; a short *renamed*
+        copy is mostly an idiom (a constructor, an accessor written per type)."""
+        return max(10, self.min_tokens * 7 // 10)
 
 
 @dataclass(frozen=True)
@@ -181,7 +188,7 @@ class CloneIndex:
         return affected
 
     def _seed_run(self, path: str, r: int, run: Run) -> list[tuple[int, int, int]]:
-        mt = self.options.min_tokens
+        mt = self.options.min_exact
         out = []
         stmts, sig = run.stmts, run.sig
         n = len(stmts)
@@ -199,9 +206,10 @@ class CloneIndex:
         return out
 
     def _fn_keys(self, units: FileUnits) -> list:
-        """Per function: (normalised hash, its body's statement hashes), or None when too small."""
-        mt = self.options.min_tokens
-        return [(fn.h, fn.stmts) if fn.ntok >= mt else None for fn in units.fns]
+        """Per function: (normalised hash, its body's statement hashes: near-miss candidates, none when
+        under `min_tokens`), or None when too small for an identical copy."""
+        opts = self.options
+        return [(fn.h, fn.stmts if fn.ntok >= opts.min_tokens else ()) if fn.ntok >= opts.min_exact else None for fn in units.fns]
 
     def _add_fn(self, path: str, k: int, fk, op=None) -> None:
         """Enter function k of `path` in the function and statement tables (or take it out: op=_remove)."""
@@ -284,14 +292,18 @@ class CloneIndex:
         found: list[Clone] = []
         # whole functions
         for k, fn in enumerate(units.fns):
-            if fn.ntok < opts.min_tokens:
+            if fn.ntok < opts.min_exact:
                 continue
             others = [loc for loc in _all(self._fn_table, fn.h) if loc != (path, k)]
             if not others:
                 continue
             # a short body under a long signature (a trait method handing the call on to a field):
-            # the signature is the trait's, so only an identical copy says something was copied
+            # the signature is the trait's, so only an identical copy says something was copied (as
+            # for any function under `min_tokens`)
             thin = _thin(units, k, opts)
+            if thin and fn.ntok < opts.min_tokens:
+                continue  # a short function that hands the call on: the same delegation in two types
+            thin = thin or fn.ntok < opts.min_tokens
             spans = []
             for p2, k2 in others:
                 o = self.files[p2]
@@ -326,7 +338,7 @@ class CloneIndex:
                         n += 1
                     if same_run:
                         n = min(n, abs(i2 - i))  # a run repeated inside one block: copies must not overlap
-                        if sum(s[2] for s in units.runs[r].stmts[i : i + n]) < opts.min_tokens:
+                        if sum(s[2] for s in units.runs[r].stmts[i : i + n]) < opts.min_exact:
                             continue
                     by_range.setdefault((r, i, i + n), []).append((p2, r2, i2))
         for (r, i, e), partners in by_range.items():
@@ -337,6 +349,10 @@ class CloneIndex:
                 # items of one shape (constructors that differ in a name): a pattern, not logic (a
                 # block of logic repeated, such as the same body under two `#[cfg]`s, is)
                 continue
+            if ntok < opts.min_tokens and units.runs[r].items == METHODS and all(s[3] == s[4] for s in stmts[i:e]):
+                # a few short methods that read a field or hand the call on, written alike for two
+                # types (a longer identical set of them is a copy: reviewed as such on tokio and syn)
+                continue
             start, end = units.span(r, i, e)
             exact = hash(tuple(s[4] for s in stmts[i:e]))
             spans = []
@@ -344,11 +360,15 @@ class CloneIndex:
                 o = self.files[p2]
                 ostmts = o.runs[r2].stmts[i2 : i2 + e - i]
                 oexact = hash(tuple(s[4] for s in ostmts))
+                if oexact != exact and ntok < opts.min_tokens:
+                    continue  # a short run counts only as an identical copy
                 spans.append((p2, *o.span(r2, i2, i2 + e - i), oexact, oexact == exact))
+            if not spans:
+                continue
             clone = self._make(units, start, end, ntok, "statements", "", exact, spans)
             if clone is not None:
                 found.append(clone)
-        return self._own_lines(units, _outermost(found))
+        return self._own_lines(units, _outermost(found, opts.min_tokens))
 
     def _pair(self, kind: str, a: int, b: int, compute):
         """Pairwise results (differences, similarity) keyed by the two ranges' exact-token hashes: an
@@ -483,11 +503,12 @@ def _thin(units: FileUnits, k: int, opts: DryOptions) -> bool:
     return (sum(st[2] for st in units.runs[r].stmts) if r >= 0 else 0) < opts.min_tokens // 2
 
 
-def _outermost(clones: list[Clone]) -> list[Clone]:
+def _outermost(clones: list[Clone], min_tokens: int) -> list[Clone]:
     """Drop a clone that lies inside another reported one (a run inside a copied function). A
-    near-miss function that holds an exact or renamed run is dropped instead: the run is the part
-    that can be shared."""
-    exact = [c for c in clones if c.kind != "similar"]
+    near-miss function that holds an exact or renamed run of `min_tokens` is dropped instead: the run
+    is the part that can be shared (a shorter identical run is not worth losing the function's
+    other copies for)."""
+    exact = [c for c in clones if c.kind != "similar" and c.tokens >= min_tokens]
     clones = [c for c in clones if c.kind != "similar" or not any(c.start <= e.start and e.end <= c.end for e in exact)]
     clones.sort(key=lambda c: (c.start, -c.end))
     out: list[Clone] = []

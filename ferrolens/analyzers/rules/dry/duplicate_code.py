@@ -14,7 +14,9 @@ DOCS = """
 ## What it does
 Finds code that exists more than once in the workspace, across files as well as within one:
 - whole functions and methods, and runs of consecutive statements of a block (never part of a
-  statement), of at least 50 tokens and 5 lines (settings `dryMinTokens`, `dryMinLines`);
+  statement), of at least 50 tokens and 5 lines (settings `dryMinTokens`, `dryMinLines`); an
+  identical copy counts from 35 tokens (70% of `dryMinTokens`), except a few short methods that only
+  read a field or hand the call on, written alike for two types (each type needs its own);
 - copies that are identical apart from layout and comments (Type-1), copies whose identifiers, literals
   or types were renamed (Type-2; at most 4 distinct differences, locals renamed consistently not
   counted), and functions that are near-misses: a few statements added, removed or changed, with at
