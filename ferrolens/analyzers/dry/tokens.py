@@ -53,30 +53,35 @@ class Kind:
     OTHER = 0
 
 
-class _Kinds(dict):
-    """token text -> Kind, filled on first sight (a file's vocabulary is small; literals are bounded by
-    clearing)."""
+class _Memo(dict):
+    """text -> fn(text), computed on first sight (a file's vocabulary is small; cleared past 200,000
+    entries, since literals vary without end)."""
 
-    def __missing__(self, text: bytes) -> int:
-        c = text[0]
-        if 48 <= c <= 57 or (c == 34 and len(text) > 1):  # a number, a string
-            kind = Kind.LITERAL
-        elif c == 39:  # a char literal, or a lifetime
-            kind = Kind.LITERAL if len(text) >= 3 and text[-1] == 39 else Kind.OTHER
-        elif c == 95 or 65 <= c <= 90 or 97 <= c <= 122:
-            if b'"' in text or b"'" in text:  # b"..", r#"..", b'x'
-                kind = Kind.LITERAL
-            else:
-                kind = Kind.OTHER if text in KEYWORDS or text in PRIMITIVES else Kind.IDENT
-        else:
-            kind = Kind.OTHER
+    def __init__(self, fn) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, text: bytes):
         if len(self) > 200_000:
             self.clear()
-        self[text] = kind
-        return kind
+        self[text] = value = self.fn(text)
+        return value
 
 
-_KINDS = _Kinds()
+def _kind(text: bytes) -> int:
+    c = text[0]
+    if 48 <= c <= 57 or (c == 34 and len(text) > 1):  # a number, a string
+        return Kind.LITERAL
+    if c == 39:  # a char literal, or a lifetime
+        return Kind.LITERAL if len(text) >= 3 and text[-1] == 39 else Kind.OTHER
+    if c == 95 or 65 <= c <= 90 or 97 <= c <= 122:
+        if b'"' in text or b"'" in text:  # b"..", r#"..", b'x'
+            return Kind.LITERAL
+        return Kind.OTHER if text in KEYWORDS or text in PRIMITIVES else Kind.IDENT
+    return Kind.OTHER
+
+
+_KINDS = _Memo(_kind)
 _TRIVIA, _TEXT = itemgetter(0), itemgetter(1)
 
 
@@ -117,18 +122,13 @@ def drop_uses(tokens: list[tuple[int, bytes, int]]) -> list[tuple[int, bytes, in
     return out
 
 
-class _Normal(dict):
-    """token text -> its Type-2 form (a variable or a literal stands for any other)."""
-
-    def __missing__(self, text: bytes) -> bytes:
-        kind = _KINDS[text]
-        if len(self) > 200_000:
-            self.clear()
-        self[text] = norm = IDENT if kind == Kind.IDENT else LITERAL if kind == Kind.LITERAL else text
-        return norm
+def _normal(text: bytes) -> bytes:
+    """A token's Type-2 form: a variable or a literal stands for any other."""
+    kind = _KINDS[text]
+    return IDENT if kind == Kind.IDENT else LITERAL if kind == Kind.LITERAL else text
 
 
-_NORMAL = _Normal()
+_NORMAL = _Memo(_normal)
 
 
 def normalised(tokens: list[tuple[int, bytes, int]]) -> list[bytes]:
