@@ -304,6 +304,7 @@ class CloneIndex:
             if thin and fn.ntok < opts.min_tokens:
                 continue  # a short function that hands the call on: the same delegation in two types
             thin = thin or fn.ntok < opts.min_tokens
+            start, end = units.fn_span(k)
             spans = []
             for p2, k2 in others:
                 o = self.files[p2]
@@ -313,7 +314,6 @@ class CloneIndex:
                 spans.append((p2, s2, e2, o.fns[k2].exact, o.fns[k2].exact == fn.exact))
             if not spans:
                 continue
-            start, end = units.fn_span(k)
             clone = self._make(units, start, end, fn.ntok, "function", fn.name, fn.exact, spans)
             if clone is not None:
                 found.append(clone)
@@ -395,6 +395,8 @@ class CloneIndex:
                     continue
                 if _for_own_type(diffs, units.data, start, odata, s2):
                     continue  # a trait's method written for another type (rayon's split_at per adaptor)
+                if any((y, x) in diffs for x, y in diffs):
+                    continue  # two names trade places (`Greater => a` against `Greater => b`): mirror logic, min against max
                 if not clone.differences:
                     clone.differences = diffs
             kinds.append(same)
@@ -432,7 +434,7 @@ class CloneIndex:
                     continue  # (symmetric, so both copies report each other)
                 if ofn.h == fn.h or not (0.7 <= ofn.ntok / fn.ntok <= 1.43):
                     continue
-                if ofn.name == fn.name and _impl_types(units.data, units.fn_span(k)[0], o.data, o.fn_span(k2)[0]):
+                if ofn.name == fn.name and _two_trait_impls(units, units.fn_span(k)[0], o, o.fn_span(k2)[0]):
                     continue  # one trait method written for two types: alike because the trait asks for it
                 body, obody = units.fn_body(k), o.fn_body(k2)
                 if body < 0 or obody < 0:
@@ -466,34 +468,79 @@ class CloneIndex:
 
 
 _IMPL_PREFIX = re.compile(rb"[ \t]*(?:unsafe[ \t]+)?")
-_IMPL_FOR = re.compile(rb"impl\b[^{;]*?\bfor\s+(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)[^{;]*\{")
+# the type's name (the last segment of its path), or the bracket of a tuple, slice or reference type
+_IMPL_FOR = re.compile(rb"impl\b[^{;]*?\bfor\s+(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*|[(\[&])[^{;]*\{")
 
 
-def _impl_type(data: bytes, start: int) -> str | None:
-    """The type of the `impl Trait for Type {` a method at `start` sits in (judged from the nearest
-    line starting with `impl` in the 20 KB before it; None when that is not a trait impl)."""
+def _impl_of(data: bytes, start: int) -> tuple[str, int] | None:
+    """The type of the `impl Trait for Type {` a method at `start` sits in, and where that impl starts
+    (judged from the nearest line starting with `impl` in the 20 KB before it; None when that is not a
+    trait impl)."""
     lo, pos = max(0, start - 20000), start
     while (pos := data.rfind(b"impl", lo, pos)) >= 0:
         after = data[pos + 4 : pos + 5]
-        if (not after or not (after.isalnum() or after == b"_")) and _IMPL_PREFIX.fullmatch(data, data.rfind(b"\n", 0, pos) + 1, pos):
+        line = data.rfind(b"\n", 0, pos) + 1
+        if (not after or not (after.isalnum() or after == b"_")) and _IMPL_PREFIX.fullmatch(data, line, pos):
             m = _IMPL_FOR.match(data, pos, start)
-            return m.group(1).decode("utf-8", "replace") if m else None
+            if m is None or b"}" in data[m.end() : data.find(b"\n", m.end(), start)] or data.find(b"\n" + data[line:pos] + b"}", m.end(), start) >= 0:
+                return None  # an inherent impl, or one that closed before `start` (`{}`, or its `}` at its indent)
+            return m.group(1).decode("utf-8", "replace"), pos
     return None
 
 
 def _impl_types(a: bytes, a0: int, b: bytes, b0: int) -> tuple[str, str] | None:
     """The types of the trait impls code at a0 in `a` and at b0 in `b` sits in, when both are trait
     impls and for two different types."""
-    mine, theirs = _impl_type(a, a0), _impl_type(b, b0)
-    return (mine, theirs) if mine is not None and theirs is not None and mine != theirs else None
+    mine, theirs = _impl_of(a, a0), _impl_of(b, b0)
+    return (mine[0], theirs[0]) if mine is not None and theirs is not None and mine[0] != theirs[0] else None
+
+
+def _two_trait_impls(a: FileUnits, a0: int, b: FileUnits, b0: int) -> bool:
+    """Code at a0 and at b0 sits in two different trait impl blocks (for two types, or for two local
+    types of one name in two modules, such as rayon's `Callback` per adaptor)."""
+    mine, theirs = _impl_of(a.data, a0), _impl_of(b.data, b0)
+    return mine is not None and theirs is not None and (a.path != b.path or mine[1] != theirs[1])
 
 
 def _for_own_type(diffs: list[tuple[str, str]], a: bytes, a0: int, b: bytes, b0: int) -> bool:
-    """Renamed copies whose differences include the types their trait impls are for: the trait asks
-    each type for the same method, so the likeness is the trait's, not a copy to share."""
+    """Renamed copies whose differences are the types their trait impls are for, or names made from
+    them: the trait asks each type for the same method, so the likeness is the trait's, not a copy to
+    share (`MapFolder { map_op, .. }` in `MapConsumer` against `InspectFolder { inspect_op, .. }` in
+    `InspectConsumer`; `f.debug_struct("Receiver")` in a hand-written Debug)."""
     types = _impl_types(a, a0, b, b0)
-    # the type itself, or its name in a string (`f.debug_struct("Receiver")` in a Debug impl)
-    return types is not None and (types in diffs or (f'"{types[0]}"', f'"{types[1]}"') in diffs)
+    if types is None:
+        return False
+    if types in diffs or (f'"{types[0]}"', f'"{types[1]}"') in diffs:
+        return True
+    stems = _stems(*types)
+    return stems is not None and all(_renamed_by(x, y, stems) for x, y in diffs)
+
+
+def _stems(x: str, y: str) -> tuple[str, str] | None:
+    """What differs between two type names once their common start and end are taken off
+    (`InspectConsumer`, `MapConsumer` -> `Inspect`, `Map`); None when one is empty or a letter."""
+    p = 0
+    while p < min(len(x), len(y)) and x[p] == y[p]:
+        p += 1
+    q = 0
+    while q < min(len(x), len(y)) - p and x[-1 - q] == y[-1 - q]:
+        q += 1
+    while p > 0 and not (p < min(len(x), len(y)) and x[p].isupper() and y[p].isupper()):
+        p -= 1  # whole words only: `MicroSeconds` and `MilliSeconds` differ in `Micro`, not `cro`
+    while q > 0 and not (x[-q].isupper() and y[-q].isupper()):
+        q -= 1
+    sx, sy = x[p : len(x) - q], y[p : len(y) - q]
+    return (sx, sy) if len(sx) >= 2 and len(sy) >= 2 else None
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _renamed_by(x: str, y: str, stems: tuple[str, str]) -> bool:
+    """`y` is `x` with the stem of one type swapped for the other's, in any case style."""
+    a, b = stems
+    return any(f in x and x.replace(f, t) == y for f, t in ((a, b), (_snake(a), _snake(b)), (_snake(a).upper(), _snake(b).upper())))
 
 
 def _thin(units: FileUnits, k: int, opts: DryOptions) -> bool:
