@@ -17,7 +17,7 @@ from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate
 
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Range, Tree
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 _CHUNK = 8192
@@ -42,6 +42,17 @@ def parse(data: bytes, old_tree: Tree | None = None) -> Tree:
         parser = _local.parser = Parser(rust_language())
     # tree-sitter 0.26: passing None as the old tree raises, so call with one argument for a fresh parse
     return parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
+
+
+def parse_inside(data: bytes, node: Node) -> Tree:
+    """Parse the text between the first and last byte of `node` (the braces of a macro's token tree)
+    as Rust of its own; the new tree's offsets are those of `data`."""
+    parser = getattr(_local, "inner_parser", None)
+    if parser is None:
+        parser = _local.inner_parser = Parser(rust_language())
+    (r0, c0), (r1, c1) = node.start_point, node.end_point
+    parser.included_ranges = [Range((r0, c0 + 1), (r1, max(c1 - 1, 0)), node.start_byte + 1, node.end_byte - 1)]
+    return parser.parse(data)
 
 
 def decode_utf8(data: bytes) -> str:

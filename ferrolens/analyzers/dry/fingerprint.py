@@ -1,7 +1,9 @@
 """The clone fingerprints of one file: its functions and the statement runs of its blocks.
 
 A *unit* never splits a statement: the candidates are whole functions (signature and body) and runs of
-consecutive statements of one block (at any depth: a loop body's statements form their own runs). Every
+consecutive statements of one block (at any depth: a loop body's statements form their own runs), or of
+consecutive arms of one `match`. The items inside an item-level macro call (`cfg_rt! { .. }`) count
+like those of a module. Every
 statement gets two 64-bit hashes: of its exact tokens (Type-1) and of its tokens with identifiers and
 literals normalised (Type-2). Statements that are mostly literals (data tables) keep the exact hash in
 both slots, so two different tables of the same shape are never reported.
@@ -171,7 +173,7 @@ def is_test_item(node: Node, data: bytes) -> bool:
 
 
 def _items(root: Node, data: bytes, include_tests: bool):
-    """Top-level items and the items inside impl/trait/mod bodies, test code left out."""
+    """Top-level items and the items inside impl/trait/mod bodies and item macros, test code left out."""
     for child in root.named_children:
         ctype = child.type
         if ctype in SKIPPED_STATEMENTS or ctype == "macro_definition":
@@ -183,7 +185,30 @@ def _items(root: Node, data: bytes, include_tests: bool):
             if body is not None:
                 yield from _items(body, data, include_tests)
             continue
+        if ctype == "macro_invocation":
+            inner = expanded(child, data)
+            if inner is not None:
+                yield from _items(inner, data, include_tests)
+                continue
         yield child
+
+
+def expanded(node: Node, data: bytes) -> Node | None:
+    """The items inside an item-level macro call written with braces (tokio's `cfg_rt! { .. }` around
+    whole functions), parsed as Rust; None for any other macro call, or when its body is not items
+    (`bitflags! { .. }`, `lazy_static! { .. }`)."""
+    tt = node.named_children[-1] if node.named_child_count else None
+    if tt is None or tt.type != "token_tree" or data[tt.start_byte : tt.start_byte + 1] != b"{" or tt.end_byte - tt.start_byte < 3:
+        return None
+    from ferrolens.analyzers.source import parse_inside
+
+    root = parse_inside(data, tt).root_node
+    if root.has_error or not any(c.type in _ITEM_KINDS for c in root.named_children):
+        return None
+    return root
+
+
+_ITEM_KINDS = BARRIERS | {"macro_invocation"}
 
 
 _QUERY = None
@@ -194,7 +219,9 @@ def _query():
     if _QUERY is None:
         from ferrolens.analyzers.context import compile_query
 
-        _QUERY = compile_query("(function_item) @fn (block) @block")
+        # a match's arms are compared like a block's statements: two matches that share a run of arms
+        # (the same cases handled the same way) share logic even when the matches differ elsewhere
+        _QUERY = compile_query("(function_item) @fn (block) @block (match_block) @block")
     return _QUERY
 
 
@@ -225,7 +252,7 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tupl
     blocks = sorted(caps.get("block", ()), key=lambda n: n.start_byte)
     skip: list[tuple[int, int]] = []  # test functions nested in the item
     if not include_tests:
-        skip = [(f.start_byte, f.end_byte) for f in fns if is_test_item(f, data)]
+        skip = [(f.start_byte, f.end_byte) for f in fns if f.id != item.id and is_test_item(f, data)]  # (the item itself was asked)
     runs: list[Run] = []
     body_run: dict[int, int] = {}  # block start -> index of its first run
     for block in blocks:
@@ -397,6 +424,8 @@ def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], li
             parent = item.parent.id
             kind = METHODS if item.parent.parent is not None and item.parent.parent.type in ("impl_item", "trait_item") else ITEMS
     _close(inner, runs, kind)
+    if parent is not None and child.type == "macro_invocation":
+        small = None  # the items of a macro call stand alone, as in a module
     if child.type in CONTAINERS:
         small = None
         if child.end_byte - child.start_byte < 24 * SMALL_ITEM:  # a short impl, trait or mod as a whole
@@ -430,6 +459,11 @@ def _items_of(child: Node, data: bytes, include_tests: bool):
         if body is not None:
             yield from _items(body, data, include_tests)
         return
+    if child.type == "macro_invocation":
+        inner = expanded(child, data)
+        if inner is not None:
+            yield from _items(inner, data, include_tests)
+            return
     yield child
 
 

@@ -565,11 +565,17 @@ def _outermost(clones: list[Clone], min_tokens: int) -> list[Clone]:
             last = out[-1]  # the same function is a copy of one place and similar to another
             last.partners.extend(p for p in c.partners if p not in last.partners)
             continue
-        if out and c.end <= reach:
+        if out and c.end <= reach and _covered(c, [o for o in out if o.start <= c.start and c.end <= o.end]):
             continue
         out.append(c)
         reach = max(reach, c.end)
     return out
+
+
+def _covered(inner: Clone, outer: list[Clone]) -> bool:
+    """Every copy of `inner` lies inside a copy of a clone around it (a run inside a copied function);
+    a part copied to a place of its own (the same seven arms in a third `match`) is reported too."""
+    return all(any(q.path == p.path and q.start <= p.start and p.end <= q.end for o in outer for q in o.partners) for p in inner.partners)
 
 
 _BINDERS = {b"let", b"mut", b"for", b"|", b"ref"}
