@@ -140,7 +140,7 @@ def _crate_of(path: Path, manifest: Path) -> CrateInfo | None:
         return None
     root = manifest.parent
     try:
-        rel = path.resolve().relative_to(root).as_posix()
+        rel = path.relative_to(root).as_posix()
     except ValueError:
         rel = ""
     lib_table = data.get("lib") if isinstance(data.get("lib"), dict) else {}

@@ -131,6 +131,11 @@ class Engine:
         self.workspace = workspace
         self.dry = workspace.options if workspace is not None else dry or DryOptions()
         self._item_rules = [r for r in self.selection.rules if r.scope == "item"]
+        # per item rule: its item kinds, and one compiled search for its needles (a C scan instead of
+        # a Python loop over them, for every rule on every item)
+        self._item_plan = [
+            (r, r.node_types, re.compile(b"|".join(map(re.escape, r.needles))).search if r.needles else None) for r in self._item_rules
+        ]
         self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
 
     # -- public ------------------------------------------------------------------------------------
@@ -273,10 +278,11 @@ class Engine:
     def _check_item(self, ctx: Context, item: Node) -> list[Finding]:
         out: list[Finding] = []
         text = ctx.src.data[item.start_byte : item.end_byte]
-        for rule in self._item_rules:
-            if rule.node_types and item.type not in rule.node_types:
+        kind = item.type
+        for rule, types, find in self._item_plan:
+            if types and kind not in types:
                 continue
-            if rule.needles and not any(n in text for n in rule.needles):
+            if find is not None and find(text) is None:
                 continue
             out.extend(self._run(rule, ctx, item))
         return out

@@ -198,7 +198,7 @@ def expanded(node: Node, data: bytes) -> Node | None:
     whole functions), parsed as Rust; None for any other macro call, or when its body is not items
     (`bitflags! { .. }`, `lazy_static! { .. }`)."""
     tt = node.named_children[-1] if node.named_child_count else None
-    if tt is None or tt.type != "token_tree" or data[tt.start_byte : tt.start_byte + 1] != b"{" or tt.end_byte - tt.start_byte < 3:
+    if tt is None or tt.type != "token_tree" or not _ITEMS_START.match(data, tt.start_byte, tt.end_byte):
         return None
     from ferrolens.analyzers.source import parse_inside
 
@@ -209,6 +209,11 @@ def expanded(node: Node, data: bytes) -> Node | None:
 
 
 _ITEM_KINDS = BARRIERS | {"macro_invocation"}
+# a brace, then (after comments and attributes) an item's first word: worth parsing as items
+_ITEMS_START = re.compile(
+    rb"\{(?:\s|//[^\n]*\n|/\*.*?\*/|\#!?\[[^\]]*\])*(?:pub|fn|impl|struct|enum|union|mod|trait|type|const|static|unsafe|async|extern|use|macro_rules)\b",
+    re.DOTALL,
+)
 
 
 _QUERY = None
