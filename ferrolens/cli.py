@@ -268,11 +268,22 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     return report
 
 
-def _second_pass(files: list[Path], reports: list, settings) -> None:
-    """Crate-wide rules: once every file's type facts are in, check again (in this process, crate-wide
-    rules only) the files whose rules looked for a type another file of their crate declares, or whose
-    actors' channels meet another file's. The cache keeps the first pass, plus the second one keyed by
-    a digest of the crate's facts, reused while those facts are unchanged."""
+_SECOND: tuple | None = None  # (files, reports, settings, crates) while `_second_pass` runs
+
+
+def _second_item(i: int):
+    files, reports, settings, crates = _SECOND
+    rep = reports[i]
+    return process_file(files[i], rep.path, settings, False, False, False, external=crates[rep.manifest])
+
+
+def _second_pass(files: list[Path], reports: list, settings, jobs: int = 1) -> None:
+    """Crate-wide rules: once every file's type facts are in, check again (crate-wide rules only, in
+    forked workers with `jobs` > 1) the files whose rules looked for a type another file of their crate
+    declares, or whose actors' channels meet another file's. The cache keeps the first pass, plus the
+    second one keyed by a digest of the crate's facts, reused while those facts are unchanged."""
+    import multiprocessing
+
     from ferrolens.analyzers.crate_types import CrateTypes, TypeFacts
     from ferrolens.analyzers.registry import all_rules
 
@@ -285,6 +296,7 @@ def _second_pass(files: list[Path], reports: list, settings) -> None:
     crates = {m: CrateTypes.build(facts) for m, facts in by_crate.items() if len(facts) > 1}
     digests: dict[str, str] = {}  # a stable digest of each crate's facts: second-pass results are cached by it
     wide = {r.name for r in all_rules().values() if r.crate_wide}
+    todo: list[tuple[int, str]] = []
     for i, rep in enumerate(reports):
         ct = crates.get(rep.manifest) if rep is not None and rep.facts is not None else None
         if ct is None:
@@ -301,7 +313,20 @@ def _second_pass(files: list[Path], reports: list, settings) -> None:
         if isinstance(hit, dict) and hit.get("digest") == digest:
             rep.first_pass, rep.findings, rep.second_digest = rep.findings, hit["findings"], digest
             continue
-        again = process_file(files[i], rep.path, settings, False, False, False, external=ct)
+        todo.append((i, digest))
+    global _SECOND
+    _SECOND = (files, reports, settings, crates)
+    try:
+        if jobs > 1 and len(todo) >= 16 and "fork" in multiprocessing.get_all_start_methods():
+            # forked workers see the crates' type facts without copying them
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                redone = list(pool.map(_second_item, [i for i, _ in todo], chunksize=max(1, len(todo) // (jobs * 4))))
+        else:
+            redone = [_second_item(i) for i, _ in todo]
+    finally:
+        _SECOND = None
+    for (i, digest), again in zip(todo, redone):
+        rep = reports[i]
         # the other rules' findings stand from the first pass; the crate-wide ones are redone
         again.findings = sorted([f for f in rep.findings if f["rule"] not in wide] + again.findings, key=lambda f: (f["start"]["line"], f["start"]["column"], f["rule"]))
         again.second_digest, again.manifest = digest, rep.manifest
@@ -533,7 +558,7 @@ def _check(args) -> int:
             progress.step()
     progress.close()
     if _crate_wide(settings):
-        _second_pass(files, reports, settings)
+        _second_pass(files, reports, settings, jobs)
     done = [r for r in reports if r is not None]
 
     # duplicate_code reads every file: its findings are reused from the cache only when no file changed

@@ -441,7 +441,10 @@ class CloneIndex:
                     continue
                 mine_spans = [units.span(body, j, j + 1) for j in range(len(units.runs[body].stmts))]
                 their_spans = [o.span(obody, j, j + 1) for j in range(len(o.runs[obody].stmts))]
-                ratio = self._pair("sim", fn.exact, ofn.exact, lambda: similarity(units.data, mine_spans, o.data, their_spans))
+                # in one order whichever copy asks first (the ratio is not quite symmetric), so both
+                # copies, and every run, agree
+                a, b = ((units.data, mine_spans), (o.data, their_spans)) if fn.exact <= ofn.exact else ((o.data, their_spans), (units.data, mine_spans))
+                ratio = self._pair("sim", fn.exact, ofn.exact, lambda: similarity(*a, *b))
                 if ratio < opts.similarity:
                     continue
                 start, end = units.fn_span(k)
