@@ -13,10 +13,12 @@ from ferrolens.analyzers.registry import FixKind, Rule
 DOCS = """
 ## What it does
 Finds code that exists more than once in the workspace, across files as well as within one:
-- whole functions and methods, and runs of consecutive statements of a block (never part of a
-  statement), of at least 50 tokens and 5 lines (settings `dryMinTokens`, `dryMinLines`); an
-  identical copy counts from 35 tokens (70% of `dryMinTokens`), except a few short methods that only
-  read a field or hand the call on, written alike for two types (each type needs its own);
+- whole functions and methods, runs of consecutive statements of a block (never part of a
+  statement) and runs of consecutive arms of a `match`, of at least 50 tokens and 5 lines (settings
+  `dryMinTokens`, `dryMinLines`); an identical copy counts from 35 tokens (70% of `dryMinTokens`),
+  except a few short methods that only read a field or hand the call on, written alike for two types
+  (each type needs its own); functions inside an item macro written with braces (`cfg_rt! { .. }`)
+  count like any other;
 - copies that are identical apart from layout and comments (Type-1), copies whose identifiers, literals
   or types were renamed (Type-2; at most 4 distinct differences, locals renamed consistently not
   counted), and functions that are near-misses: a few statements added, removed or changed, with at
@@ -24,7 +26,13 @@ Finds code that exists more than once in the workspace, across files as well as 
 
 Each copy is reported on its own range, with the other copies as related locations. Test code
 (`#[test]`, `#[cfg(test)]`) is left out unless `dryIncludeTests` is set; so are `use` lists, attributes,
-`macro_rules!` bodies and statements that are mostly literals (tables that only look alike).
+`macro_rules!` bodies and statements that are mostly literals (tables that only look alike). A trailing
+comma at a line end before a closing bracket is layout, like whitespace.
+
+Not reported, because the likeness is not a copy to share: renamed copies in which two names trade
+places (the same shape computing a minimum and a maximum), and a trait's method written for two types
+whose copies differ only in the types or in names made from them (`MapFolder { map_op }` in the impl for
+`MapConsumer` against `InspectFolder { inspect_op }` in the one for `InspectConsumer`).
 
 ## Why it matters
 Every copy is a place where the next bug fix has to be made again, and usually is not: copies drift
