@@ -268,6 +268,17 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     return report
 
 
+def _forked_map(fn, items: list, jobs: int, at_least: int, worth: bool = True) -> list:
+    """`fn` over `items`, in `jobs` forked workers when there are `at_least` items (and it is `worth`
+    it): the workers see what the parent built (an index, type facts) without a copy."""
+    import multiprocessing
+
+    if jobs > 1 and worth and len(items) >= at_least and "fork" in multiprocessing.get_all_start_methods():
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(fn, items, chunksize=max(1, len(items) // (jobs * 4))))
+    return [fn(item) for item in items]
+
+
 _SECOND: tuple | None = None  # (files, reports, settings, crates) while `_second_pass` runs
 
 
@@ -282,8 +293,6 @@ def _second_pass(files: list[Path], reports: list, settings, jobs: int = 1) -> N
     forked workers with `jobs` > 1) the files whose rules looked for a type another file of their crate
     declares, or whose actors' channels meet another file's. The cache keeps the first pass, plus the
     second one keyed by a digest of the crate's facts, reused while those facts are unchanged."""
-    import multiprocessing
-
     from ferrolens.analyzers.crate_types import CrateTypes, TypeFacts
     from ferrolens.analyzers.registry import all_rules
 
@@ -315,14 +324,9 @@ def _second_pass(files: list[Path], reports: list, settings, jobs: int = 1) -> N
             continue
         todo.append((i, digest))
     global _SECOND
-    _SECOND = (files, reports, settings, crates)
+    _SECOND = (files, reports, settings, crates)  # forked workers see the crates' type facts without a copy
     try:
-        if jobs > 1 and len(todo) >= 16 and "fork" in multiprocessing.get_all_start_methods():
-            # forked workers see the crates' type facts without copying them
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                redone = list(pool.map(_second_item, [i for i, _ in todo], chunksize=max(1, len(todo) // (jobs * 4))))
-        else:
-            redone = [_second_item(i) for i, _ in todo]
+        redone = _forked_map(_second_item, [i for i, _ in todo], jobs, 16)
     finally:
         _SECOND = None
     for (i, digest), again in zip(todo, redone):
@@ -354,8 +358,6 @@ def _report_clones(done: list, settings, statistics: bool, jobs: int = 1) -> tup
     the statistics table (or ""). With `jobs` > 1 the files' clone sets are computed in forked workers,
     which see the index the parent built without copying it."""
     global _CLONES
-    import multiprocessing
-
     from ferrolens import config
     from ferrolens.analyzers.dry.index import CloneIndex
     from ferrolens.analyzers.engine import Engine
@@ -365,13 +367,8 @@ def _report_clones(done: list, settings, statistics: bool, jobs: int = 1) -> tup
     for rep in reps:
         index.update(rep.units)
     _CLONES = (index, Engine(config.selection(settings), workspace=index), reps, statistics)
-    chunks = [list(range(k, len(reps), jobs * 4)) for k in range(jobs * 4)]
     try:
-        if jobs > 1 and len(reps) >= 64 and "fork" in multiprocessing.get_all_start_methods():
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                results = [r for part in pool.map(_clone_findings, chunks) for r in part]
-        else:
-            results = _clone_findings(list(range(len(reps))))
+        results = [r for part in _forked_map(_clone_findings, [list(range(k, len(reps), jobs * 4)) for k in range(jobs * 4)], jobs, 1, len(reps) >= 64) for r in part]
     finally:
         _CLONES = None
     found = {path: extra for path, extra, _ in results if extra}
