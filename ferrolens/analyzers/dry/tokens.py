@@ -15,8 +15,9 @@ from operator import add, itemgetter
 
 # One match per token: the comments and whitespace before it (group 1, possessive, so a comment is never
 # re-read as tokens; a comma that ends a line before a closing bracket is layout too: rustfmt adds it
-# when a call is split over lines, and a one-element tuple's `(x,)` stays on one line), then the token (group 2; empty only after the last token). The most common tokens
-# come first: a plain identifier (not the prefix of `b"..."`, `r#..` or `br'..'`) and one-byte punctuation.
+# when a call is split over lines, and a one-element tuple's `(x,)` stays on one line), then the token
+# (group 2; empty only after the last token). The most common tokens come first: a plain identifier
+# (not the prefix of `b"..."`, `r#..` or `br'..'`) and one-byte punctuation.
 # `findall` builds the whole list in C; offsets come from the lengths (`lex`). No two alternatives of a
 # repetition match the same text (`.` takes newlines): an unterminated string costs one scan, not an
 # exponential backtrack.
