@@ -305,26 +305,27 @@ def build_report(verdicts: dict | None = None) -> str:
             v = verdicts.get(pair_key("jscpd", p), {})
             out.append(f"  - missed: `{pair_key('jscpd', p)}`: {v.get('note', '')}")
     # recall where it is meant: jscpd's pairs in the code ferrolens reads (not tests, not generated)
-    folder, fp, jp, _ = results["200k"]
-    picked = scope_sample(folder, jp)
-    seen = {p: verdicts[pair_key("jscpd", p)] for p in picked if pair_key("jscpd", p) in verdicts}
-    trues = [p for p, v in seen.items() if v["verdict"] == "tp"]
-    hits = [p for p in trues if found(p, fp)]
-    scoped_total = sum(in_scope(folder, p[0]) and in_scope(folder, p[1]) for p in jp)
-    out.append("")
-    out.append(f"Recall in scope (200k set): of jscpd's {scoped_total} pairs outside tests and generated files, {SAMPLE} sampled")
-    out.append(f"(seeded), {len(seen)} reviewed, {len(trues)} true clones; ferrolens reports {len(hits)} of them"
-               + (f" ({100 * len(hits) / len(trues):.0f}%)." if trues else "."))
-    for p in picked:
-        v = seen.get(p)
-        if v is not None and v["verdict"] == "tp" and not found(p, fp):
-            out.append(f"  - missed: `{pair_key('jscpd', p)}`: {v.get('note', '')}")
-    reasons: dict[str, int] = {}
-    for p, v in seen.items():
-        if v["verdict"] == "fp":
-            reasons[v.get("why", "other")] = reasons.get(v.get("why", "other"), 0) + 1
-    if reasons:
-        out.append("  - not clones (jscpd's false positives in the sample): " + ", ".join(f"{k} {n}" for k, n in sorted(reasons.items(), key=lambda kv: -kv[1])))
+    for name in SETS:
+        folder, fp, jp, _ = results[name]
+        picked = scope_sample(folder, jp)
+        seen = {p: verdicts[pair_key("jscpd", p)] for p in picked if pair_key("jscpd", p) in verdicts}
+        trues = [p for p, v in seen.items() if v["verdict"] == "tp"]
+        hits = [p for p in trues if found(p, fp)]
+        scoped_total = sum(in_scope(folder, p[0]) and in_scope(folder, p[1]) for p in jp)
+        out.append("")
+        out.append(f"Recall in scope ({name} set): of jscpd's {scoped_total} pairs outside tests and generated files, {len(picked)} sampled")
+        out.append(f"(seeded), {len(seen)} reviewed, {len(trues)} true clones; ferrolens reports {len(hits)} of them"
+                   + (f" ({100 * len(hits) / len(trues):.0f}%)." if trues else "."))
+        for p in picked:
+            v = seen.get(p)
+            if v is not None and v["verdict"] == "tp" and not found(p, fp):
+                out.append(f"  - missed: `{pair_key('jscpd', p)}`: {v.get('note', '')}")
+        reasons: dict[str, int] = {}
+        for p, v in seen.items():
+            if v["verdict"] == "fp":
+                reasons[v.get("why", "other")] = reasons.get(v.get("why", "other"), 0) + 1
+        if reasons:
+            out.append("  - not clones (jscpd's false positives in the sample): " + ", ".join(f"{k} {n}" for k, n in sorted(reasons.items(), key=lambda kv: -kv[1])))
     if notes:
         out += ["", "Reviewed false positives:", ""] + notes
     out.append("")
