@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from tree_sitter import Node, QueryCursor
 
-from ferrolens.analyzers.dry.tokens import LITERAL, digest, drop_uses, lex, normalised
+from ferrolens.analyzers.dry.tokens import LITERAL, digest, drop_uses_columns, lex_columns, normalised_texts
 
 # (start, end, tokens, normalised hash, exact hash); offsets are absolute in FileUnits, item-relative in
 # the per-item cache
@@ -239,18 +239,26 @@ def _stmt(norm: list[bytes], exact: list[bytes], i: int, j: int, start: int, end
     return (start, end, j - i, h, eh)
 
 
-def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tuple[list[Run], list[FnUnit], Stmt | None]:
+Columns = tuple[list[int], list[bytes], list[bytes]]  # a top-level child's tokens: offsets, texts, Type-2 forms
+
+
+def _columns(data: bytes, start: int, end: int) -> Columns:
+    """The tokens of data[start:end] without `use` declarations, lexed once for all the items in it."""
+    starts, exact = drop_uses_columns(*lex_columns(data, start, end))
+    return starts, exact, normalised_texts(exact)
+
+
+def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: Columns) -> tuple[list[Run], list[FnUnit], Stmt | None]:
     """Runs and functions of one item, with offsets relative to `base`, and the item's own record when
-    it is smaller than SMALL_ITEM tokens (a run of such items can be a clone)."""
-    toks = drop_uses(lex(data, item.start_byte, item.end_byte))
-    if not toks:
+    it is smaller than SMALL_ITEM tokens (a run of such items can be a clone). `cols` are the tokens
+    of the top-level child the item is in."""
+    starts, exact, norm = cols
+    lo, hi = bisect_left(starts, item.start_byte), bisect_left(starts, item.end_byte)
+    if lo == hi:
         return [], [], None
-    starts = [t[0] for t in toks]
-    norm = normalised(toks)
-    exact = [t[1] for t in toks]
 
     def span(s: int, e: int) -> tuple[int, int]:
-        return bisect_left(starts, s), bisect_left(starts, e)
+        return bisect_left(starts, s, lo, hi), bisect_left(starts, e, lo, hi)
 
     caps = QueryCursor(_query()).captures(item)
     fns = sorted(caps.get("fn", ()), key=lambda n: n.start_byte)
@@ -310,8 +318,8 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int) -> tupl
             )
         )
     small = None
-    if len(toks) < SMALL_ITEM:
-        small = _stmt(norm, exact, 0, len(toks), item.start_byte - base, item.end_byte - base)
+    if hi - lo < SMALL_ITEM:
+        small = _stmt(norm, exact, lo, hi, item.start_byte - base, item.end_byte - base)
         if all(_body_tokens(f, span) <= TRIVIAL_BODY for f in fns):
             # accessors and one-line delegations (`&self.inner`): only an identical copy counts, a
             # renamed one is the same idiom for another type
@@ -412,11 +420,12 @@ def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], li
     parent = None
     kind = ITEMS
     small = None
+    cols = _columns(data, child.start_byte, child.end_byte)
     for item in _items_of(child, data, include_tests):
         if item.has_error:
             _close(inner, runs, kind)
             continue
-        r, f, small = _item_units(item, data, include_tests, child.start_byte)
+        r, f, small = _item_units(item, data, include_tests, child.start_byte, cols)
         fns.extend(replace(fn, body=fn.body + len(runs)) if fn.body >= 0 else fn for fn in f)
         runs.extend(r)
         if item.id != child.id:
@@ -434,9 +443,9 @@ def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], li
     if child.type in CONTAINERS:
         small = None
         if child.end_byte - child.start_byte < 24 * SMALL_ITEM:  # a short impl, trait or mod as a whole
-            toks = drop_uses(lex(data, child.start_byte, child.end_byte))
-            if 0 < len(toks) < SMALL_ITEM:
-                small = _stmt(normalised(toks), [t[1] for t in toks], 0, len(toks), 0, child.end_byte - child.start_byte)
+            n = len(cols[0])
+            if 0 < n < SMALL_ITEM:
+                small = _stmt(cols[2], cols[1], 0, n, 0, child.end_byte - child.start_byte)
                 if all(s[3] == s[4] for s in members):  # made of trivial items: identical copies only
                     small = _exact_only(small)
     return runs, fns, small

@@ -87,30 +87,33 @@ _KINDS = _Memo(_kind)
 _TRIVIA, _TEXT = itemgetter(0), itemgetter(1)
 
 
-def lex(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, bytes, int]]:
-    """(offset, token text, kind) of every token in data[start:end], comments and whitespace left out."""
+def lex_columns(data: bytes, start: int = 0, end: int | None = None) -> tuple[list[int], list[bytes]]:
+    """The offsets and the texts of the tokens in data[start:end], comments and whitespace left out
+    (`lex` without a tuple per token: the clone fingerprint reads them as two lists)."""
     found = TOKEN.findall(data, start, len(data) if end is None else end)
-    if not found:
-        return []
     texts = list(map(_TEXT, found))
     trivia = list(map(len, map(_TRIVIA, found)))
-    ends = accumulate(map(add, trivia, map(len, texts)), initial=start)
-    starts = map(add, ends, trivia)
+    starts = list(map(add, accumulate(map(add, trivia, map(len, texts)), initial=start), trivia))
     while texts and not texts[-1]:  # the comments after the last token
         texts.pop()
+    del starts[len(texts) :]
+    return starts, texts
+
+
+def lex(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, bytes, int]]:
+    """(offset, token text, kind) of every token in data[start:end], comments and whitespace left out."""
+    starts, texts = lex_columns(data, start, end)
     return list(zip(starts, texts, map(_KINDS.__getitem__, texts)))
 
 
-def drop_uses(tokens: list[tuple[int, bytes, int]]) -> list[tuple[int, bytes, int]]:
-    """The tokens without the `use` declarations inside them (a block that imports what it needs is
-    the same logic as one whose file imports it: `use` lists are not duplicated logic)."""
-    if b"use" not in map(_TEXT, tokens):
-        return tokens
-    out: list[tuple[int, bytes, int]] = []
+def _outside_uses(texts: list[bytes]) -> list[int] | None:
+    """The indices of the tokens outside the `use` declarations among them (None when there is none)."""
+    if b"use" not in texts:
+        return None
+    keep: list[int] = []
     skipping = False
     prev = b"{"
-    for tok in tokens:
-        text = tok[1]
+    for i, text in enumerate(texts):
         if skipping:
             if text == b";":
                 skipping = False
@@ -119,9 +122,22 @@ def drop_uses(tokens: list[tuple[int, bytes, int]]) -> list[tuple[int, bytes, in
         if text == b"use" and prev in (b"{", b";", b"}"):
             skipping = True
             continue
-        out.append(tok)
+        keep.append(i)
         prev = text
-    return out
+    return keep
+
+
+def drop_uses(tokens: list[tuple[int, bytes, int]]) -> list[tuple[int, bytes, int]]:
+    """The tokens without the `use` declarations inside them (a block that imports what it needs is
+    the same logic as one whose file imports it: `use` lists are not duplicated logic)."""
+    keep = _outside_uses(list(map(_TEXT, tokens)))
+    return tokens if keep is None else [tokens[i] for i in keep]
+
+
+def drop_uses_columns(starts: list[int], texts: list[bytes]) -> tuple[list[int], list[bytes]]:
+    """`drop_uses` on `lex_columns`' lists."""
+    keep = _outside_uses(texts)
+    return (starts, texts) if keep is None else ([starts[i] for i in keep], [texts[i] for i in keep])
 
 
 def _normal(text: bytes) -> bytes:
@@ -134,7 +150,11 @@ _NORMAL = _Memo(_normal)
 
 
 def normalised(tokens: list[tuple[int, bytes, int]]) -> list[bytes]:
-    return list(map(_NORMAL.__getitem__, map(_TEXT, tokens)))
+    return normalised_texts(map(_TEXT, tokens))
+
+
+def normalised_texts(texts) -> list[bytes]:
+    return list(map(_NORMAL.__getitem__, texts))
 
 
 def digest(parts: list[bytes]) -> int:
