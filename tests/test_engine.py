@@ -209,6 +209,6 @@ def test_short_items_copied_into_another_file_are_one_copy_and_accessor_idioms_a
         data = text.encode()
         index.update(fingerprint(key, data, parse(data).root_node))
     (clone,) = index.clones("src/tcp.rs")
-    assert clone.unit == "statements" and clone.kind == "identical"
+    assert clone.unit == "items" and clone.kind == "identical"
     assert files["src/tcp.rs"][clone.start :].startswith("pub struct ReuniteError")
     assert [p.path for p in clone.partners] == ["src/unix.rs"]

@@ -37,8 +37,8 @@ _SUFFIX = re.compile(r"^[0-9][0-9_]*(?:\.[0-9_]+)?(?:[eE][+-]?[0-9_]+)?(i8|i16|i
 
 def fixes_for(index: CloneIndex, clone: Clone, tree) -> list[Fix]:
     """`tree()` gives the file's root node (parsed only when an action is possible)."""
-    if clone.kind == "similar":
-        return []
+    if clone.kind == "similar" or clone.unit not in ("function", "statements"):
+        return []  # (a run of small items or of match arms is no statement run to extract)
     same = [p for p in clone.partners if p.path == clone.path]
     if not same:
         across = _delegate_across if clone.unit == "function" and not clone.differences else _extract_across if clone.unit == "statements" else None
@@ -50,6 +50,8 @@ def fixes_for(index: CloneIndex, clone: Clone, tree) -> list[Fix]:
             return []
         return [fix] if fix else []
     data = index.files[clone.path].data
+    if clone.unit == "function" and (clone.differences or min(p.start for p in same) > clone.start):
+        return []  # `_delegate`'s refusals that need no tree: other work, or the first copy itself
     root = tree()
     if root.has_error:
         return []

@@ -42,7 +42,8 @@ CONTAINERS = {"impl_item", "trait_item", "mod_item"}
 # items under this many tokens are too small to be clones alone; consecutive ones (a trait impl's
 # three short methods, two short impls of one trait) are compared as a run, like statements
 SMALL_ITEM = 50
-ITEMS, METHODS = 1, 2  # Run.items: free items (top level, a mod), the members of impls and traits
+# Run.items: free items (top level, a mod), the members of impls and traits; ARMS: the arms of a match
+ITEMS, METHODS, ARMS = 1, 2, 3
 TRIVIAL_BODY = 24  # tokens in a function body that only reads a field or hands the call on (under half a clone)
 
 
@@ -53,7 +54,7 @@ class Run:
 
     sig: tuple[int, ...]  # the statements' normalised hashes
     stmts: tuple[Stmt, ...]
-    items: int = 0  # a run of small items rather than of statements: ITEMS, or METHODS of impls/traits
+    items: int = 0  # not a run of statements: small ITEMS, the METHODS of impls/traits, or a match's ARMS
 
 
 @dataclass(slots=True, frozen=True)
@@ -274,6 +275,7 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: C
         if block.has_error:
             continue
         first = len(runs)
+        kind = ARMS if block.type == "match_block" else 0
         run: list[Stmt] = []
         for stmt in block.named_children:
             t = stmt.type
@@ -281,7 +283,7 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: C
                 continue
             if t in BARRIERS or t == "macro_invocation" and data[stmt.start_byte : stmt.start_byte + 11] == b"macro_rules":
                 if run:
-                    runs.append(_run(run))
+                    runs.append(_run(run, kind))
                 run = []
                 continue
             i, j = span(stmt.start_byte, stmt.end_byte)
@@ -289,7 +291,7 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: C
                 continue
             run.append(_stmt(norm, exact, i, j, stmt.start_byte - base, stmt.end_byte - base))
         if run:
-            runs.append(_run(run))
+            runs.append(_run(run, kind))
         if len(runs) > first:
             body_run[block.start_byte] = first
     out_fns = []

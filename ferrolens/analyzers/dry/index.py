@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from difflib import SequenceMatcher
 
-from ferrolens.analyzers.dry.fingerprint import METHODS, FileUnits, Run
+from ferrolens.analyzers.dry.fingerprint import ARMS, ITEMS, METHODS, FileUnits, Run
 from ferrolens.analyzers.dry.tokens import Kind, drop_uses, lex, members, semi_normalised
 
 Loc = tuple[str, int, int]  # path, run index, statement index
@@ -44,6 +44,9 @@ class DryOptions:
         return max(10, self.min_tokens * 7 // 10)
 
 
+RUN_UNITS = {0: "statements", ITEMS: "items", METHODS: "items", ARMS: "arms"}  # Clone.unit of a run, by Run.items
+
+
 @dataclass(frozen=True)
 class Copy:
     path: str
@@ -65,7 +68,7 @@ class Clone:
     end: int
     lines: int
     tokens: int
-    unit: str  # "function" or "statements"
+    unit: str  # "function", or a run of "statements", "items" or match "arms" (see RUN_UNITS)
     name: str  # the function's name (unit "function")
     partners: list[Copy] = field(default_factory=list)
     kind: str = "identical"  # "identical", "renamed" (Type-2) or "similar" (Type-3)
@@ -344,12 +347,13 @@ class CloneIndex:
         for (r, i, e), partners in by_range.items():
             stmts = units.runs[r].stmts
             ntok = sum(s[2] for s in stmts[i:e])
-            if len(set(units.runs[r].sig[i:e])) < max(2, (e - i) / 3) and (units.runs[r].items or ntok < SHAPE_TOKENS * (e - i)):
+            kind = units.runs[r].items
+            if len(set(units.runs[r].sig[i:e])) < max(2, (e - i) / 3) and (kind in (ITEMS, METHODS) or ntok < SHAPE_TOKENS * (e - i)):
                 # one short statement shape repeated (`let a = x.read()?;` six times), or a family of
                 # items of one shape (constructors that differ in a name): a pattern, not logic (a
                 # block of logic repeated, such as the same body under two `#[cfg]`s, is)
                 continue
-            if ntok < opts.min_tokens and units.runs[r].items == METHODS and all(s[3] == s[4] for s in stmts[i:e]):
+            if ntok < opts.min_tokens and kind == METHODS and all(s[3] == s[4] for s in stmts[i:e]):
                 # a few short methods that read a field or hand the call on, written alike for two
                 # types (a longer identical set of them is a copy: reviewed as such on tokio and syn)
                 continue
@@ -365,7 +369,7 @@ class CloneIndex:
                 spans.append((p2, *o.span(r2, i2, i2 + e - i), oexact, oexact == exact))
             if not spans:
                 continue
-            clone = self._make(units, start, end, ntok, "statements", "", exact, spans)
+            clone = self._make(units, start, end, ntok, RUN_UNITS[kind], "", exact, spans)
             if clone is not None:
                 found.append(clone)
         return self._own_lines(units, _outermost(found, opts.min_tokens))
