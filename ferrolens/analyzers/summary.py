@@ -108,7 +108,7 @@ def impl_type_name(node: Node, data: bytes) -> str | None:
     return text.rsplit("::", 1)[-1] or None
 
 
-_LOOP_BODIES = (b"for", b"while", b"loop")
+_LOOP_WORD = re.compile(rb"\b(?:for|while|loop)\b")  # (`format!`, `before` and `loops` are no loops)
 
 
 _LOOP_BODY_QUERY = """
@@ -127,7 +127,7 @@ _CALLEE_QUERY = """
 def _loop_calls(item: Node, data: bytes) -> set[str]:
     """Names called inside loop bodies below `item`: free functions, `Type::f` paths and methods on
     `self` (other receivers may be std types whose methods share a name with ours)."""
-    if not any(k in data[item.start_byte : item.end_byte] for k in _LOOP_BODIES):
+    if not _LOOP_WORD.search(data, item.start_byte, item.end_byte):
         return set()
     from ferrolens.analyzers.context import compile_query
 
@@ -158,8 +158,12 @@ def impl_trait_name(node: Node, data: bytes) -> str | None:
 WATCHED_CRATES = ("tokio", "async_std", "smol", "rustc_hash", "fxhash", "ahash", "foldhash")
 
 
+_CRATE_PATH = re.compile(rb"(" + b"|".join(c.encode() for c in WATCHED_CRATES) + rb")::")  # no name ends another
+
+
 def _crates_named(text: bytes) -> set[str]:
-    return {c for c in WATCHED_CRATES if c.encode() + b"::" in text}
+    """The WATCHED_CRATES whose `name::` occurs in `text` (one scan)."""
+    return {m.decode() for m in _CRATE_PATH.findall(text)} if b"::" in text else set()
 
 
 def summarize_item(item: Node, data: bytes) -> FileSummary:
@@ -269,10 +273,11 @@ _CONTAINERS = ("functions", "methods", "fields", "const_fns", "loop_calls", "con
 def _compact(out: FileSummary) -> FileSummary:
     """An item summary is read, never written, once built: its empty parts can all be one shared empty
     object (a 500k-line workspace holds some 50,000 of them, most parts empty)."""
+    parts = out.__dict__
     for name in _CONTAINERS:
-        value = getattr(out, name)
+        value = parts[name]
         if not value:
-            setattr(out, name, _NO_DICT if isinstance(value, dict) else _NO_SET)
+            parts[name] = _NO_DICT if type(value) is dict else _NO_SET
     return out
 
 
