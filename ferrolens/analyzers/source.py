@@ -206,7 +206,7 @@ class SourceFile:
     changed (tree-sitter's changed ranges), (RESET,) when the tree was parsed afresh. Offsets are those
     of the text at that moment; `log_base` is the number of entries dropped from the front."""
 
-    __slots__ = ("data", "_tree", "_stale", "index", "path", "log", "log_base", "_pending")
+    __slots__ = ("data", "_tree", "_stale", "index", "path", "log", "log_base", "_pending", "_test_word")
 
     def __init__(self, data: bytes, path: str | None = None, tree: Tree | None = None, parsed: bool = True) -> None:
         self.data = data
@@ -218,6 +218,16 @@ class SourceFile:
         self.log: list[tuple] = []
         self.log_base = 0
         self._pending: list[tuple[int, int, int]] = []  # the edits since the last parse
+        self._test_word: tuple[bytes, int] | None = None  # (the text, first_test_word() of it)
+
+    def first_test_word(self) -> int:
+        """Where `test` or `bench` first occurs in the text (-1: nowhere). Test attributes (`#[test]`,
+        `#[cfg(test)]`, `#[bench]`) come before the code they mark, so code before it is not test code."""
+        hit = self._test_word
+        if hit is None or hit[0] is not self.data:
+            found = [at for at in (self.data.find(b"test"), self.data.find(b"bench")) if at >= 0]
+            hit = self._test_word = (self.data, min(found, default=-1))
+        return hit[1]
 
     @property
     def tree(self) -> Tree:

@@ -310,6 +310,9 @@ def in_test_code(src, node: Node) -> bool:
 
     if src.path and is_test_path(src.path):
         return True
+    first = src.first_test_word()
+    if first < 0 or first >= node.start_byte:
+        return False  # no test attribute can come before it
     cur: Node | None = node
     while cur is not None:
         if cur.type in ("function_item", "mod_item") and is_test_item(cur, src.data):
