@@ -428,6 +428,13 @@ def atomic_write(path: Path, original: bytes, new: bytes) -> str | None:
     return None
 
 
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _process_batch(batch):
     return [process_file(*item) for item in batch]
 
@@ -542,8 +549,11 @@ def _check(args) -> int:
     progress.step(len(files) - len(todo))
     jobs = args.jobs or os.cpu_count() or 1
     if jobs > 1 and len(todo) >= 32:
-        size = max(4, len(todo) // (jobs * 8))
-        batches = [todo[k : k + size] for k in range(0, len(todo), size)]
+        # the biggest files first and small batches at the end, so no worker is left alone with a big
+        # file while the other has nothing to do
+        order = sorted(todo, key=lambda it: _file_size(it[1][0]), reverse=True)
+        size = max(2, len(order) // (jobs * 16))
+        batches = [order[k : k + size] for k in range(0, len(order), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for batch, results in zip(batches, pool.map(_process_batch, [[it for _, it in b] for b in batches])):
                 for (i, _), rep in zip(batch, results):
