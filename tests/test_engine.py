@@ -212,3 +212,18 @@ def test_short_items_copied_into_another_file_are_one_copy_and_accessor_idioms_a
     assert clone.unit == "items" and clone.kind == "identical"
     assert files["src/tcp.rs"][clone.start :].startswith("pub struct ReuniteError")
     assert [p.path for p in clone.partners] == ["src/unix.rs"]
+
+
+def test_shifting_a_finding_keeps_every_field_and_moves_every_offset():
+    """`Finding.shifted` names its fields one by one (it runs for every finding after each keystroke):
+    a field added to Finding must be carried over too."""
+    from dataclasses import fields, replace
+
+    from ferrolens.analyzers.model import Applicability, Edit, FileEdit, Finding, Fix, Related, Severity
+
+    fix = Fix(Applicability.UNSAFE, "m", (Edit(10, 12, "x"),), (FileEdit("a.toml", "old", "new"),))
+    f = Finding("rule", 10, 20, "msg", Severity.HINT, fix, (fix,), (Related(30, 40, "r"), Related(1, 2, "o", "b.rs")), True, "call")
+    assert all(getattr(f, x.name) != x.default for x in fields(Finding)), "give every field a non-default value here"
+    moved = f.shifted(5)
+    fix5 = replace(fix, edits=(Edit(15, 17, "x"),))
+    assert moved == replace(f, start=15, end=25, fix=fix5, alternatives=(fix5,), related=(Related(35, 45, "r"), Related(1, 2, "o", "b.rs")))

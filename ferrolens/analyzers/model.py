@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 
 class Severity(enum.IntEnum):
@@ -68,7 +68,7 @@ class Fix:
         return self.applicability is Applicability.SAFE
 
     def shifted(self, delta: int) -> "Fix":
-        return replace(self, edits=tuple(e.shifted(delta) for e in self.edits))
+        return Fix(self.applicability, self.message, tuple(e.shifted(delta) for e in self.edits), self.files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ class Related:
     path: str | None = None  # None: the same file as the finding
 
     def shifted(self, delta: int) -> "Related":
-        return self if self.path is not None else replace(self, start=self.start + delta, end=self.end + delta)
+        return self if self.path is not None else Related(self.start + delta, self.end + delta, self.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +104,18 @@ class Finding:
     def shifted(self, delta: int) -> "Finding":
         if delta == 0:
             return self
-        return replace(
-            self,
-            start=self.start + delta,
-            end=self.end + delta,
-            fix=self.fix.shifted(delta) if self.fix else None,
-            alternatives=tuple(f.shifted(delta) for f in self.alternatives),
-            related=tuple(r.shifted(delta) for r in self.related),
+        # every field given (a keystroke shifts every finding after it; `replace` costs 3x as much)
+        return Finding(
+            self.rule,
+            self.start + delta,
+            self.end + delta,
+            self.message,
+            self.severity,
+            self.fix.shifted(delta) if self.fix else None,
+            tuple(f.shifted(delta) for f in self.alternatives) if self.alternatives else (),
+            tuple(r.shifted(delta) for r in self.related) if self.related else (),
+            self.hot,
+            self.when_loop_call,
         )
 
     def all_fixes(self) -> tuple[Fix, ...]:
