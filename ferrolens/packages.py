@@ -65,15 +65,16 @@ def package_of(manifest: Path, overrides: dict[Path, str] | None = None) -> Pack
     nested = set()
     sources: dict[str, str] = {}
     for path in walk([folder], (".rs", "Cargo.toml")):
-        rel = path.resolve().relative_to(folder)
+        real = path.resolve()
+        rel = real.relative_to(folder)
         if any(p in nested for p in rel.parents):
             continue
-        if path.name == "Cargo.toml" and path.resolve() != manifest:
+        if path.name == "Cargo.toml" and real != manifest:
             nested.add(rel.parent)
             continue
         if path.suffix != ".rs":
             continue
-        text = overrides.get(path.resolve()) or _text(path)
+        text = overrides.get(real) or _text(path)
         if text is not None:
             sources[rel.as_posix()] = text
     # a nested package's sources were taken before its Cargo.toml was seen: drop them

@@ -39,6 +39,9 @@ tells. Only offered when `"full"` is the only item of the list.
 
 FULL = ("fs", "io-std", "io-util", "macros", "net", "parking_lot", "process", "rt", "rt-multi-thread", "signal", "sync", "time")
 MODULES = {"net": "net", "fs": "fs", "time": "time", "sync": "sync", "process": "process", "signal": "signal", "task": "rt", "runtime": "rt"}
+_TOKIO_MODULE = re.compile(r"\btokio::(" + "|".join(MODULES) + r")\b")
+_TOKIO_USE_LIST = re.compile(r"use\s+tokio::\{([^}]*)")
+_MODULE_WORD = re.compile(r"\b(" + "|".join(MODULES) + r")\b")
 IO_UTIL = re.compile(r"\b(AsyncReadExt|AsyncWriteExt|AsyncBufReadExt|AsyncSeekExt|BufReader|BufWriter|BufStream|copy_bidirectional|duplex|split)\b")
 IO_STD = re.compile(r"\btokio::io::(stdin|stdout|stderr)\b|\bio::(stdin|stdout|stderr)\(")
 MACROS = re.compile(r"#\[\s*tokio::(main|test)\b|\btokio::(select|join|try_join|pin)!|\b(select|join|try_join)!")
@@ -49,9 +52,11 @@ def used_features(texts: list[str]) -> set[str]:
     for t in texts:
         if "tokio" not in t:
             continue
-        for mod, feature in MODULES.items():
-            if re.search(rf"\btokio::{mod}\b|use\s+tokio::\{{[^}}]*\b{mod}\b", t):
-                out.add(feature)
+        # `tokio::net`, or `net` inside a `use tokio::{..}` list (one scan each instead of one per module)
+        named = set(_TOKIO_MODULE.findall(t))
+        for group in _TOKIO_USE_LIST.findall(t):
+            named.update(_MODULE_WORD.findall(group))
+        out.update(MODULES[m] for m in named)
         if re.search(r"\btokio::spawn\b|\bspawn_blocking\b", t):
             out.add("rt")
         if IO_UTIL.search(t):
