@@ -207,7 +207,7 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     from ferrolens.analyzers.fix import fix_until_stable
     from ferrolens.analyzers.source import SourceFile
     from ferrolens.analyzers.summary import FileSummary
-    from ferrolens.crates import crate_of, manifest_of
+    from ferrolens.crates import crate_of, manifest_of, real_path
     from ferrolens.files import BOM, check_bytes
     from ferrolens.output import FileReport, finding_json
 
@@ -254,7 +254,7 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     cache = ItemCache()
     report.findings = [finding_json(src, display, f) for f in engine.analyze(src, cache, crate=crate, external=external)]
     if crate_wide and not second_pass:
-        manifest = manifest_of(path.resolve())
+        manifest = manifest_of(real_path(path))
         report.manifest = str(manifest) if manifest else ""
         report.facts = TypeFacts.of(display, cache.merged or FileSummary.of(src), src.root, data).to_json()
         report.missed = sorted(external.missed or ())
@@ -478,7 +478,7 @@ def _cache_path(root: Path, settings) -> Path:
 
 
 def _check(args) -> int:
-    from ferrolens.crates import stamp as crate_stamp
+    from ferrolens.crates import real_path, stamp as crate_stamp
     from ferrolens.files import walk
     from ferrolens.output import FileReport
 
@@ -505,7 +505,7 @@ def _check(args) -> int:
 
     def display(p: Path) -> str:
         try:
-            return p.resolve().relative_to(cwd).as_posix()
+            return real_path(p).relative_to(cwd).as_posix()
         except ValueError:
             return p.as_posix()
 

@@ -76,10 +76,27 @@ def dependency_names(manifest: dict) -> set[str]:
 _INFO: dict[tuple, CrateInfo | None] = {}
 
 
+_REAL_DIRS: dict[Path, Path] = {}
+
+
+def real_path(path: Path) -> Path:
+    """`path.resolve()`, with the folder's resolution remembered (one lstat per file instead of one per
+    component of its path; a file that is itself a symlink is resolved in full)."""
+    if path.is_symlink():
+        return path.resolve()
+    folder = path.parent.absolute()  # (a relative folder means another one after a chdir)
+    real = _REAL_DIRS.get(folder)
+    if real is None:
+        if len(_REAL_DIRS) > 4096:
+            _REAL_DIRS.clear()
+        real = _REAL_DIRS[folder] = folder.resolve()
+    return real / path.name
+
+
 def crate_of(path: Path) -> CrateInfo | None:
     """The crate info of a file; cached until its Cargo.toml or the crate's src/lib.rs changes (the
     server asks on every analysis)."""
-    path = path.resolve()
+    path = real_path(path)
     manifest = manifest_of(path)
     if manifest is None:
         return None
