@@ -67,6 +67,7 @@ class FnUnit:
     name: str
     body: int  # index of the body's first run among its item's runs, -1 if none
     stmts: frozenset[int]  # normalised hashes of the body's statements (near-miss candidates)
+    body_tokens: int = 0  # the tokens of the body's statements (a `match` body: the whole match)
 
 
 class FileUnits:
@@ -134,7 +135,7 @@ class FileUnits:
     def to_json(self) -> dict:
         return {
             "runs": [[b, [list(s) for s in run.stmts], run.items] for b, run in zip(self.run_base, self.runs)],
-            "fns": [[b, f, fn.start, fn.end, fn.ntok, fn.h, fn.exact, fn.name, fn.body, sorted(fn.stmts)] for b, f, fn in zip(self.fn_base, self.fn_first, self.fns)],
+            "fns": [[b, f, fn.start, fn.end, fn.ntok, fn.h, fn.exact, fn.name, fn.body, sorted(fn.stmts), fn.body_tokens] for b, f, fn in zip(self.fn_base, self.fn_first, self.fns)],
         }
 
     @classmethod
@@ -144,8 +145,8 @@ class FileUnits:
             t = tuple(tuple(s) for s in stmts)
             units.runs.append(Run(tuple(s[3] for s in t), t, items))
             units.run_base.append(base)
-        for base, first, start, end, ntok, h, exact, name, body, stmts in raw["fns"]:
-            units.fns.append(FnUnit(start, end, ntok, h, exact, name, body, frozenset(stmts)))
+        for base, first, start, end, ntok, h, exact, name, body, stmts, body_tokens in raw["fns"]:
+            units.fns.append(FnUnit(start, end, ntok, h, exact, name, body, frozenset(stmts), body_tokens))
             units.fn_base.append(base)
             units.fn_first.append(first)
         return units
@@ -302,11 +303,14 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: C
         body = f.child_by_field_name("body")
         name = f.child_by_field_name("name")
         b = body_run.get(body.start_byte, -1) if body is not None else -1
+        own = b  # the run whose tokens say how much the body does
         if b >= 0 and len(runs[b].stmts) == 1:
-            # a body that is one `if`/`if let`/loop/`unsafe` block around the work: the statements
-            # inside that block are the ones near-miss copies share
+            # a body that is one `if`/`if let`/loop/`unsafe` block or one `match` around the work: the
+            # statements inside that block (the arms) are the ones near-miss copies share
             inner = _wrapped_block(body)
             b = body_run.get(inner.start_byte, b) if inner is not None else b
+            if inner is None or inner.type != "match_block":
+                own = b
         out_fns.append(
             FnUnit(
                 f.start_byte - base,
@@ -317,6 +321,7 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: C
                 data[name.start_byte : name.end_byte].decode("utf-8", "replace") if name is not None else "",
                 b,
                 frozenset(runs[b].sig) if b >= 0 else frozenset(),
+                sum(st[2] for st in runs[own].stmts) if own >= 0 else 0,
             )
         )
     small = None
@@ -339,7 +344,7 @@ def _body_tokens(fn: Node, span) -> int:
 
 def _wrapped_block(body: Node) -> Node | None:
     """The block of the single statement of a function body, when it is an `if` (its first branch),
-    a loop or an `unsafe` block."""
+    a loop or an `unsafe` block, or the arms of a `match` (compared like statements)."""
     stmts = [c for c in body.named_children if c.type not in ("line_comment", "block_comment")]
     if len(stmts) != 1:
         return None
@@ -352,6 +357,8 @@ def _wrapped_block(body: Node) -> Node | None:
         return node.child_by_field_name("body")
     if node.type == "unsafe_block":
         return next((c for c in node.named_children if c.type == "block"), None)
+    if node.type == "match_expression":
+        return node.child_by_field_name("body")
     return None
 
 

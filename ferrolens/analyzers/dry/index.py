@@ -420,7 +420,7 @@ class CloneIndex:
         out = []
         for k, fn in enumerate(units.fns):
             mine = fn.stmts
-            if fn.ntok < opts.min_tokens or len(mine) < 2 or _thin(units, k, opts):
+            if fn.ntok < opts.min_tokens or len(mine) < 2 or _thin(units, k, opts) or _table(units, k):
                 continue  # (a thin body under a trait's long signature is alike by construction)
             counts: dict[tuple[str, int], int] = {}
             for s in mine:
@@ -436,7 +436,7 @@ class CloneIndex:
                 ofn = o.fns[k2]
                 if shared * 2 < max(len(mine), len(ofn.stmts)):
                     continue  # (symmetric, so both copies report each other)
-                if ofn.h == fn.h or not (0.7 <= ofn.ntok / fn.ntok <= 1.43):
+                if ofn.h == fn.h or not (0.7 <= ofn.ntok / fn.ntok <= 1.43) or _table(o, k2):
                     continue
                 if ofn.name == fn.name and _two_trait_impls(units, units.fn_span(k)[0], o, o.fn_span(k2)[0]):
                     continue  # one trait method written for two types: alike because the trait asks for it
@@ -553,8 +553,16 @@ def _renamed_by(x: str, y: str, stems: tuple[str, str]) -> bool:
 def _thin(units: FileUnits, k: int, opts: DryOptions) -> bool:
     """Function k's body (its statements' tokens) is under half a clone: a trait method handing the
     call on under a long signature the trait dictates."""
+    return units.fns[k].body_tokens < opts.min_tokens // 2
+
+
+def _table(units: FileUnits, k: int) -> bool:
+    """Function k's body is one `match` whose arms are short and of few shapes (`Month::May => 5`
+    twelve times): a table of values, whose look-alikes hold other data rather than repeat its logic."""
     r = units.fn_body(k)
-    return (sum(st[2] for st in units.runs[r].stmts) if r >= 0 else 0) < opts.min_tokens // 2
+    stmts = units.runs[r].stmts if r >= 0 and units.runs[r].items == ARMS else ()
+    n = len(stmts)
+    return n > 0 and len(units.fns[k].stmts) < max(2, n / 2) and sum(st[2] for st in stmts) < SHAPE_TOKENS * n
 
 
 def _outermost(clones: list[Clone], min_tokens: int) -> list[Clone]:
