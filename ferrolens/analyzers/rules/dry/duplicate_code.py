@@ -22,7 +22,8 @@ Finds code that exists more than once in the workspace, across files as well as 
 - copies that are identical apart from layout and comments (Type-1), copies whose identifiers, literals
   or types were renamed (Type-2; at most 4 distinct differences, locals renamed consistently not
   counted), and functions that are near-misses: a few statements added, removed or changed, with at
-  least 85% of their tokens alike (Type-3, setting `drySimilarity`).
+  least 85% of their tokens alike (Type-3, setting `drySimilarity`; a body that is one `match` is
+  compared by its arms, and a match of short arms of few shapes is a table of values, never a copy).
 
 Each copy is reported on its own range, with the other copies as related locations. Test code
 (`#[test]`, `#[cfg(test)]`) is left out unless `dryIncludeTests` is set; so are `use` lists, attributes,
