@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 from ferrolens.analyzers.manifest import Package
+from ferrolens.crates import real_path
 from ferrolens.files import walk
 
 _TEXTS: dict[Path, tuple[tuple[int, int], str | None]] = {}
@@ -65,7 +66,7 @@ def package_of(manifest: Path, overrides: dict[Path, str] | None = None) -> Pack
     nested = set()
     sources: dict[str, str] = {}
     for path in walk([folder], (".rs", "Cargo.toml")):
-        real = path.resolve()
+        real = real_path(path)
         rel = real.relative_to(folder)
         if any(p in nested for p in rel.parents):
             continue
