@@ -268,18 +268,19 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     return report
 
 
-def _forked_map(fn, items: list, jobs: int, at_least: int, worth: bool = True) -> list:
-    """`fn` over `items`, in `jobs` forked workers when there are `at_least` items (and it is `worth`
-    it): the workers see what the parent built (an index, type facts) without a copy."""
+def _forked_map(fn, items: list, jobs: int, worth: bool = True) -> list:
+    """`fn` over `items`, in `jobs` forked workers when it is `worth` it: the workers see what the
+    parent built (an index, type facts) without a copy. One item at a time: the items are shares."""
     import multiprocessing
 
-    if jobs > 1 and worth and len(items) >= at_least and "fork" in multiprocessing.get_all_start_methods():
+    if jobs > 1 and worth and len(items) > 1 and "fork" in multiprocessing.get_all_start_methods():
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(fn, items, chunksize=max(1, len(items) // (jobs * 4))))
+            return list(pool.map(fn, items))
     return [fn(item) for item in items]
 
 
-_SECOND: tuple | None = None  # (files, reports, settings, crates) while `_second_pass` runs
+_SECOND: tuple | None = None  # (files, reports, settings, crates) while the second pass runs
+_CLONES: tuple | None = None  # (index, engine, reports, statistics) while the clone report runs
 
 
 def _second_item(i: int):
@@ -288,23 +289,20 @@ def _second_item(i: int):
     return process_file(files[i], rep.path, settings, False, False, False, external=crates[rep.manifest])
 
 
-def _second_pass(files: list[Path], reports: list, settings, jobs: int = 1) -> None:
-    """Crate-wide rules: once every file's type facts are in, check again (crate-wide rules only, in
-    forked workers with `jobs` > 1) the files whose rules looked for a type another file of their crate
-    declares, or whose actors' channels meet another file's. The cache keeps the first pass, plus the
-    second one keyed by a digest of the crate's facts, reused while those facts are unchanged."""
+def _second_plan(reports: list) -> tuple[list[tuple[int, str]], dict]:
+    """Crate-wide rules: once every file's type facts are in, the files to check again (crate-wide
+    rules only) are those whose rules looked for a type another file of their crate declares, or whose
+    actors' channels meet another file's. Returns them (index, digest of the crate's facts) with the
+    crates' type facts. The cache keeps the first pass, plus the second one keyed by that digest,
+    reused while those facts are unchanged: such files are settled here."""
     from ferrolens.analyzers.crate_types import CrateTypes, TypeFacts
-    from ferrolens.analyzers.registry import all_rules
 
     by_crate: dict[str, list[TypeFacts]] = {}
     for rep in reports:
         if rep is not None and rep.facts is not None and rep.manifest:
             by_crate.setdefault(rep.manifest, []).append(TypeFacts.from_json(rep.facts))
-    if not by_crate:
-        return
     crates = {m: CrateTypes.build(facts) for m, facts in by_crate.items() if len(facts) > 1}
     digests: dict[str, str] = {}  # a stable digest of each crate's facts: second-pass results are cached by it
-    wide = {r.name for r in all_rules().values() if r.crate_wide}
     todo: list[tuple[int, str]] = []
     for i, rep in enumerate(reports):
         ct = crates.get(rep.manifest) if rep is not None and rep.facts is not None else None
@@ -323,12 +321,13 @@ def _second_pass(files: list[Path], reports: list, settings, jobs: int = 1) -> N
             rep.first_pass, rep.findings, rep.second_digest = rep.findings, hit["findings"], digest
             continue
         todo.append((i, digest))
-    global _SECOND
-    _SECOND = (files, reports, settings, crates)  # forked workers see the crates' type facts without a copy
-    try:
-        redone = _forked_map(_second_item, [i for i, _ in todo], jobs, 16)
-    finally:
-        _SECOND = None
+    return todo, crates
+
+
+def _second_merge(reports: list, todo: list[tuple[int, str]], redone: list) -> None:
+    from ferrolens.analyzers.registry import all_rules
+
+    wide = {r.name for r in all_rules().values() if r.crate_wide}
     for (i, digest), again in zip(todo, redone):
         rep = reports[i]
         # the other rules' findings stand from the first pass; the crate-wide ones are redone
@@ -337,6 +336,36 @@ def _second_pass(files: list[Path], reports: list, settings, jobs: int = 1) -> N
         again.units, again.facts, again.missed = rep.units, rep.facts, rep.missed
         again.fixed, again.diff, again.first_pass = rep.fixed, rep.diff, rep.findings
         reports[i] = again
+
+
+def _after_item(task: tuple):
+    """One task of the work after the first pass: a file's second pass, or a share of the clone report."""
+    return _second_item(task[1]) if task[0] == "second" else _clone_findings(task[1])
+
+
+def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones: bool, statistics: bool) -> tuple[dict[str, list], str]:
+    """After the first pass: the second pass of the crate-wide rules (if selected) and the clone report
+    (if `clones`), together in one set of forked workers, which see what the parent built (the crates'
+    type facts, the clone index) without a copy. Returns the clone report (`_report_clones`)."""
+    global _SECOND, _CLONES
+    todo, crates = _second_plan(reports) if _crate_wide(settings) else ([], {})
+    tasks: list[tuple] = []
+    reps: list = []
+    if clones:
+        index, engine, reps = _clone_setup([r for r in reports if r is not None], settings)
+        _CLONES = (index, engine, reps, statistics)
+        # the clone report in shares of interleaved files (the heavy ones first), then the second pass
+        tasks = [("clones", list(range(k, len(reps), jobs * 4))) for k in range(jobs * 4)]
+    _SECOND = (files, reports, settings, crates)
+    tasks += [("second", i) for i, _ in todo]
+    try:
+        results = _forked_map(_after_item, tasks, jobs, len(todo) >= 16 or len(reps) >= 64)
+    finally:
+        _SECOND = _CLONES = None
+    _second_merge(reports, todo, results[len(tasks) - len(todo) :])
+    if not clones:
+        return {}, ""
+    return _clone_report([r for part in results[: len(tasks) - len(todo)] for r in part], statistics)
 
 
 def _units_from_json(path: Path, display: str, raw: dict):
@@ -353,11 +382,9 @@ def _units_from_json(path: Path, display: str, raw: dict):
         return None
 
 
-def _report_clones(done: list, settings, statistics: bool, jobs: int = 1) -> tuple[dict[str, list], str]:
-    """Index every file's fingerprints; returns the duplicate_code findings per file (JSON-ready) and
-    the statistics table (or ""). With `jobs` > 1 the files' clone sets are computed in forked workers,
-    which see the index the parent built without copying it."""
-    global _CLONES
+def _clone_setup(done: list, settings) -> tuple:
+    """The clone index of every file's fingerprints, the engine that finishes duplicate_code's
+    findings, and the reports it covers."""
     from ferrolens import config
     from ferrolens.analyzers.dry.index import CloneIndex
     from ferrolens.analyzers.engine import Engine
@@ -366,11 +393,11 @@ def _report_clones(done: list, settings, statistics: bool, jobs: int = 1) -> tup
     reps = [rep for rep in done if rep.units is not None]
     for rep in reps:
         index.update(rep.units)
-    _CLONES = (index, Engine(config.selection(settings), workspace=index), reps, statistics)
-    try:
-        results = [r for part in _forked_map(_clone_findings, [list(range(k, len(reps), jobs * 4)) for k in range(jobs * 4)], jobs, 1, len(reps) >= 64) for r in part]
-    finally:
-        _CLONES = None
+    return index, Engine(config.selection(settings), workspace=index), reps
+
+
+def _clone_report(results: list, statistics: bool) -> tuple[dict[str, list], str]:
+    """The duplicate_code findings per file (JSON-ready) and the statistics table (or "")."""
     found = {path: extra for path, extra, _ in results if extra}
     if not statistics:
         return found, ""
@@ -382,9 +409,6 @@ def _report_clones(done: list, settings, statistics: bool, jobs: int = 1) -> tup
     dup, total, clones = (sum(r[k] for r in rows) for k in (1, 2, 3))
     out.append(f"{'total (' + str(len(rows)) + ' files, ' + str(clones) + ' duplicated places)':<60} {total:>8} {dup:>11} {100 * dup / max(total, 1):>5.1f}%")
     return found, "\n".join(out) + "\n"
-
-
-_CLONES: tuple | None = None  # (index, engine, reports, statistics) while `_report_clones` runs
 
 
 def _clone_findings(which: list[int]) -> list[tuple[str, list, tuple | None]]:
@@ -478,6 +502,13 @@ def _cache_path(root: Path, settings) -> Path:
 
 
 def _check(args) -> int:
+    from ferrolens.crates import frozen
+
+    with frozen():  # the crate facts and resolved paths of a file are looked up once in a run
+        return _check_frozen(args)
+
+
+def _check_frozen(args) -> int:
     from ferrolens.crates import real_path, stamp as crate_stamp
     from ferrolens.files import walk
     from ferrolens.output import FileReport
@@ -564,20 +595,17 @@ def _check(args) -> int:
             reports[i] = process_file(*item)
             progress.step()
     progress.close()
-    if _crate_wide(settings):
-        _second_pass(files, reports, settings, jobs)
-    done = [r for r in reports if r is not None]
-
     # duplicate_code reads every file: its findings are reused from the cache only when no file changed
-    dry, stats = {}, ""
-    if _dry_selected(settings):
-        names = sorted(r.path for r in done)
+    dry, clones = {}, _dry_selected(settings)
+    if clones:
+        names = sorted(r.path for r in reports if r is not None)
         rust_todo = [item for _, item in todo if item[0].suffix == ".rs"]  # manifests are always re-read
         cached = cache.get(DRY_CACHE_KEY) if use_cache and not rust_todo else None
         if isinstance(cached, dict) and cached.get("files") == names and not args.statistics:
-            dry = cached.get("findings", {})
-        else:
-            dry, stats = _report_clones(done, settings, args.statistics, jobs)
+            dry, clones = cached.get("findings", {}), False
+    found, stats = _finish_files(files, reports, settings, jobs, clones, args.statistics)
+    dry = found if clones else dry
+    done = [r for r in reports if r is not None]
 
     if use_cache:
         new_cache = {

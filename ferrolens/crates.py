@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,11 +35,9 @@ def manifest_of(path: Path) -> Path | None:
 
 
 def _read(manifest: Path) -> dict:
-    try:
-        st = manifest.stat()
-    except OSError:
+    stamp = _file_stamp(manifest)
+    if stamp is None:
         return {}
-    stamp = (st.st_mtime_ns, st.st_size)
     hit = _MANIFESTS.get(manifest)
     if hit is not None and hit[0] == stamp:
         return hit[1] or {}
@@ -75,6 +74,31 @@ def dependency_names(manifest: dict) -> set[str]:
 
 _INFO: dict[tuple, CrateInfo | None] = {}
 
+# While a batch run (`check`) reads a tree that does not change under it, a file's crate info and
+# resolved path are looked up once (the server asks again on every analysis: files change there).
+_FROZEN: dict[tuple[str, Path], object] | None = None
+
+
+@contextmanager
+def frozen():
+    """Within it, this process (and the workers it forks) takes the files it asks about as unchanging."""
+    global _FROZEN
+    _FROZEN = {}
+    try:
+        yield
+    finally:
+        _FROZEN = None
+
+
+def _frozen(kind: str, path: Path, compute):
+    if _FROZEN is None:
+        return compute(path)
+    key = (kind, path)
+    hit = _FROZEN.get(key, _FROZEN)
+    if hit is _FROZEN:
+        hit = _FROZEN[key] = compute(path)
+    return hit
+
 
 _REAL_DIRS: dict[Path, Path] = {}
 
@@ -82,6 +106,10 @@ _REAL_DIRS: dict[Path, Path] = {}
 def real_path(path: Path) -> Path:
     """`path.resolve()`, with the folder's resolution remembered (one lstat per file instead of one per
     component of its path; a file that is itself a symlink is resolved in full)."""
+    return _frozen("real", path, _real_path)
+
+
+def _real_path(path: Path) -> Path:
     if path.is_symlink():
         return path.resolve()
     folder = path.parent.absolute()  # (a relative folder means another one after a chdir)
@@ -96,14 +124,15 @@ def real_path(path: Path) -> Path:
 def crate_of(path: Path) -> CrateInfo | None:
     """The crate info of a file; cached until its Cargo.toml or the crate's src/lib.rs changes (the
     server asks on every analysis)."""
+    return _frozen("crate", path, _crate_info)
+
+
+def _crate_info(path: Path) -> CrateInfo | None:
     path = real_path(path)
     manifest = manifest_of(path)
     if manifest is None:
         return None
-    try:
-        lib = (manifest.parent / "src" / "lib.rs").stat().st_mtime_ns
-    except OSError:
-        lib = 0
+    lib = (_file_stamp(manifest.parent / "src" / "lib.rs") or (0, 0))[0]
     clippy = clippy_config(manifest.parent)
     key = (path, stamp(path), lib, clippy, _file_stamp(clippy))
     if key not in _INFO:
@@ -112,7 +141,7 @@ def crate_of(path: Path) -> CrateInfo | None:
         info = _crate_of(path, manifest)
         if info is not None:
             try:
-                text = clippy.read_text(encoding="utf-8") if clippy.is_file() else None
+                text = clippy.read_text(encoding="utf-8") if _is_file(clippy) else None
             except (OSError, UnicodeDecodeError):
                 text = None
                 clippy = Path()  # unreadable: no companion edits
@@ -128,12 +157,12 @@ def clippy_config(crate_root: Path) -> Path:
     """The config file Clippy reads for a crate: like Clippy, the first `.clippy.toml`/`clippy.toml` found
     at the crate root or above; where none exists, `clippy.toml` beside Cargo.toml."""
     hit = _CLIPPY.get(crate_root)
-    if hit is not None and (hit.is_file() or hit == crate_root / "clippy.toml"):
+    if hit is not None and (_is_file(hit) or hit == crate_root / "clippy.toml"):
         return hit  # a found file that still exists, or the default (which Clippy would read first)
     found = crate_root / "clippy.toml"
     for folder in (crate_root, *crate_root.parents):
-        if any((folder / name).is_file() for name in CLIPPY_CONFIGS):
-            found = next(folder / name for name in CLIPPY_CONFIGS if (folder / name).is_file())
+        if any(_is_file(folder / name) for name in CLIPPY_CONFIGS):
+            found = next(folder / name for name in CLIPPY_CONFIGS if _is_file(folder / name))
             break
     _CLIPPY[crate_root] = found
     return found
@@ -143,6 +172,14 @@ _CLIPPY: dict[Path, Path] = {}
 
 
 def _file_stamp(path: Path) -> tuple[int, int] | None:
+    return _frozen("stamp", path, _stamp_now)
+
+
+def _is_file(path: Path) -> bool:
+    return _frozen("file", path, Path.is_file)
+
+
+def _stamp_now(path: Path) -> tuple[int, int] | None:
     try:
         st = path.stat()
     except OSError:
@@ -162,7 +199,7 @@ def _crate_of(path: Path, manifest: Path) -> CrateInfo | None:
         rel = ""
     lib_table = data.get("lib") if isinstance(data.get("lib"), dict) else {}
     lib_path = str(lib_table.get("path", "src/lib.rs"))
-    has_lib = (root / lib_path).is_file() and not lib_table.get("proc-macro") and not lib_table.get("proc_macro")
+    has_lib = _is_file(root / lib_path) and not lib_table.get("proc-macro") and not lib_table.get("proc_macro")
     not_lib = rel in ("src/main.rs", "build.rs") or rel.startswith(("src/bin/", "examples/", "tests/", "benches/"))
     lib = has_lib and not not_lib and rel.startswith("src/")
     return CrateInfo(
@@ -186,7 +223,7 @@ def _publicly_reachable(root: Path, lib_path: str, rel: str) -> bool:
         if part not in _pub_mods(parent):
             return False
         base = root / "src" / Path(*parts[: i + 1])
-        parent = base.with_suffix(".rs") if base.with_suffix(".rs").is_file() else base / "mod.rs"
+        parent = base.with_suffix(".rs") if _is_file(base.with_suffix(".rs")) else base / "mod.rs"
     return True
 
 

@@ -205,7 +205,7 @@ class SourceFile:
     changed (tree-sitter's changed ranges), (RESET,) when the tree was parsed afresh. Offsets are those
     of the text at that moment; `log_base` is the number of entries dropped from the front."""
 
-    __slots__ = ("data", "_tree", "_stale", "index", "path", "log", "log_base", "_pending", "_test_word")
+    __slots__ = ("data", "_tree", "_stale", "index", "path", "log", "log_base", "_pending", "_test_word", "_test_items")
 
     def __init__(self, data: bytes, path: str | None = None, tree: Tree | None = None, parsed: bool = True) -> None:
         self.data = data
@@ -218,6 +218,7 @@ class SourceFile:
         self.log_base = 0
         self._pending: list[tuple[int, int, int]] = []  # the edits since the last parse
         self._test_word: tuple[bytes, int] | None = None  # (the text, first_test_word() of it)
+        self._test_items: tuple[bytes, dict[int, bool]] | None = None  # (the text, test_items() of it)
 
     def first_test_word(self) -> int:
         """Where `test` or `bench` first occurs in the text (-1: nowhere). Test attributes (`#[test]`,
@@ -227,6 +228,14 @@ class SourceFile:
             found = [at for at in (self.data.find(b"test"), self.data.find(b"bench")) if at >= 0]
             hit = self._test_word = (self.data, min(found, default=-1))
         return hit[1]
+
+    def test_items(self) -> dict[int, bool]:
+        """Whether an item (by node id) is marked as test code, as `in_test_code` found it for this
+        text (forgotten when the text changes: an edited attribute marks an unchanged node anew)."""
+        memo = self._test_items
+        if memo is None or memo[0] is not self.data:
+            memo = self._test_items = (self.data, {})
+        return memo[1]
 
     @property
     def tree(self) -> Tree:

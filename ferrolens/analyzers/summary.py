@@ -131,15 +131,14 @@ def _loop_calls(item: Node, data: bytes) -> set[str]:
         return set()
     from ferrolens.analyzers.context import compile_query
 
-    bodies = [n for _, caps in QueryCursor(compile_query(_LOOP_BODY_QUERY)).matches(item) for n in caps["body"]]
+    bodies: list[Node] = []
+    names: list[Node] = []
+    for _, caps in QueryCursor(compile_query(_LOOP_BODY_QUERY + _CALLEE_QUERY)).matches(item):  # (one run of both)
+        bodies.extend(caps.get("body", ()))
+        names.extend(caps.get("f", ()))
     if not bodies:
         return set()
-    out: set[str] = set()
-    for _, caps in QueryCursor(compile_query(_CALLEE_QUERY)).matches(item):
-        for name in caps["f"]:
-            if any(b.start_byte <= name.start_byte < b.end_byte for b in bodies):
-                out.add(_text(data, name))
-    return out
+    return {_text(data, name) for name in names if any(b.start_byte <= name.start_byte < b.end_byte for b in bodies)}
 
 
 def impl_trait_name(node: Node, data: bytes) -> str | None:

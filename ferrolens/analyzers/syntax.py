@@ -313,10 +313,15 @@ def in_test_code(src, node: Node) -> bool:
     first = src.first_test_word()
     if first < 0 or first >= node.start_byte:
         return False  # no test attribute can come before it
+    memo = src.test_items()
     cur: Node | None = node
     while cur is not None:
-        if cur.type in ("function_item", "mod_item") and is_test_item(cur, src.data):
-            return True
+        if cur.type in ("function_item", "mod_item"):
+            test = memo.get(cur.id)
+            if test is None:
+                test = memo[cur.id] = is_test_item(cur, src.data)
+            if test:
+                return True
         cur = cur.parent
     return False
 

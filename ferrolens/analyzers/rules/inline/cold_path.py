@@ -226,4 +226,6 @@ RULE = Rule(
     fix=FixKind.ALWAYS,
     source="https://nnethercote.github.io/perf-book/inlining.html",
     node_types=frozenset({"function_item"}),
+    # what every finding needs somewhere in the function: `-> !`, a panic, an exit or an `Err`
+    needles=(b"-> !", b"->!", *(m.encode() + b"!" for m in sorted(PANICS)), b"exit", b"Err"),
 )

@@ -90,17 +90,22 @@ def _reads_only(ctx: Context, ident: Node, type_name: str) -> bool:
 def check(ctx: Context, item: Node):
     params = item.child_by_field_name("parameters")
     body = item.child_by_field_name("body")
-    if params is None or body is None or impl_trait_name(item, ctx.src.data) is not None or in_test_code(ctx.src, item):
+    if params is None or body is None:
         return
-    if item.parent is not None and item.parent.type == "declaration_list" and item.parent.parent is not None and item.parent.parent.type == "trait_item":
-        return
-    resolve = None
+    candidates = []  # parameters taken by value under a plain name
     for p in params.named_children:
         if p.type != "parameter":
             continue
         pattern, ty = p.child_by_field_name("pattern"), p.child_by_field_name("type")
-        if pattern is None or ty is None or pattern.type != "identifier" or ty.type in ("reference_type", "pointer_type"):
+        if pattern is None or ty is None or pattern.type != "identifier" or ty.type in ("reference_type", "pointer_type", "primitive_type"):
             continue
+        candidates.append((p, pattern, ty))
+    if not candidates or impl_trait_name(item, ctx.src.data) is not None or in_test_code(ctx.src, item):
+        return
+    if item.parent is not None and item.parent.type == "declaration_list" and item.parent.parent is not None and item.parent.parent.type == "trait_item":
+        return
+    resolve = None
+    for p, pattern, ty in candidates:
         if resolve is None:
             resolve = file_resolver(ctx.summary)
         layout = layout_of(ctx.text(ty), resolve, ctx.summary.consts)
