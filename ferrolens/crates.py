@@ -204,10 +204,23 @@ def _crate_of(path: Path, manifest: Path) -> CrateInfo | None:
     lib = has_lib and not not_lib and rel.startswith("src/")
     return CrateInfo(
         name=str(package.get("name", "")).replace("-", "_"),
-        dependencies=frozenset(dependency_names(data)),
+        dependencies=_dependencies(data),
         lib=lib,
         public=lib and _publicly_reachable(root, lib_path, rel),
     )
+
+
+_DEPS: dict[int, tuple[dict, frozenset[str]]] = {}
+
+
+def _dependencies(data: dict) -> frozenset[str]:
+    """`dependency_names` of a read manifest, worked out once per reading of it (not once per file)."""
+    hit = _DEPS.get(id(data))
+    if hit is None or hit[0] is not data:
+        if len(_DEPS) > 256:
+            _DEPS.clear()
+        hit = _DEPS[id(data)] = (data, frozenset(dependency_names(data)))
+    return hit[1]
 
 
 def _publicly_reachable(root: Path, lib_path: str, rel: str) -> bool:

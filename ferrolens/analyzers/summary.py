@@ -160,14 +160,15 @@ WATCHED_CRATES = ("tokio", "async_std", "smol", "rustc_hash", "fxhash", "ahash",
 _CRATE_PATH = re.compile(rb"(" + b"|".join(c.encode() for c in WATCHED_CRATES) + rb")::")  # no name ends another
 
 
-def _crates_named(text: bytes) -> set[str]:
-    """The WATCHED_CRATES whose `name::` occurs in `text` (one scan)."""
-    return {m.decode() for m in _CRATE_PATH.findall(text)} if b"::" in text else set()
+def _crates_named(data: bytes, node: Node) -> set[str]:
+    """The WATCHED_CRATES whose `name::` occurs in `node`'s text (one scan, no copy of the text)."""
+    start, end = node.start_byte, node.end_byte
+    return {m.decode() for m in _CRATE_PATH.findall(data, start, end)} if data.find(b"::", start, end) >= 0 else set()
 
 
 def summarize_item(item: Node, data: bytes) -> FileSummary:
     out = FileSummary()
-    out.crates = _crates_named(data[item.start_byte : item.end_byte])
+    out.crates = _crates_named(data, item)
     out.loop_calls = _loop_calls(item, data)
     if item.type == "function_item":
         name = _text(data, item.child_by_field_name("name"))
@@ -283,7 +284,7 @@ def _compact(out: FileSummary) -> FileSummary:
 def summarize_use(decl: Node, data: bytes) -> FileSummary:
     """The names a top-level `use` brings in, with the paths they stand for."""
     out = FileSummary()
-    out.crates = _crates_named(data[decl.start_byte : decl.end_byte])
+    out.crates = _crates_named(data, decl)
     arg = decl.child_by_field_name("argument")
     if arg is not None:
         _use_names(arg, "", data, out.imports)

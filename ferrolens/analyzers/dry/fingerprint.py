@@ -402,11 +402,14 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
         )
         if test:
             continue
-        key = (data[child.start_byte : child.end_byte], include_tests)
-        entry = old.get(key) or fresh.get(key)
-        if entry is None:
+        if cache is None:  # (a batch run: no item comes back, so no key is worth its copy of the bytes)
             entry = _entry(child, data, include_tests)
-        fresh[key] = entry
+        else:
+            key = (data[child.start_byte : child.end_byte], include_tests)
+            entry = old.get(key) or fresh.get(key)
+            if entry is None:
+                entry = _entry(child, data, include_tests)
+            fresh[key] = entry
         units.add(child.start_byte, entry[0], entry[1])
         if entry[2] is None:
             _close(top, top_runs)

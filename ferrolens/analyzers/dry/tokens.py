@@ -100,6 +100,14 @@ def lex_columns(data: bytes, start: int = 0, end: int | None = None) -> tuple[li
     return starts, texts
 
 
+def lex_texts(data: bytes, start: int, end: int) -> list[bytes]:
+    """The token texts of data[start:end] (`lex_columns` without the offsets: for comparing code)."""
+    texts = list(map(_TEXT, TOKEN.findall(data, start, end)))
+    while texts and not texts[-1]:
+        texts.pop()
+    return texts
+
+
 def lex(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, bytes, int]]:
     """(offset, token text, kind) of every token in data[start:end], comments and whitespace left out."""
     starts, texts = lex_columns(data, start, end)

@@ -7,7 +7,7 @@ import re
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context
-from ferrolens.analyzers.dry.tokens import Kind, lex, lex_columns
+from ferrolens.analyzers.dry.tokens import Kind, lex, lex_texts
 from ferrolens.analyzers.model import Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import subtree
@@ -151,7 +151,7 @@ def check(ctx: Context, item: Node):
         last = _method(call)
         if last is None or ctx.text(last) not in TERMINAL or call.end_byte - call.start_byte < 16:
             continue  # cheap gates before any lexing
-        toks = tuple(lex_columns(ctx.src.data, call.start_byte, call.end_byte)[1])
+        toks = tuple(lex_texts(ctx.src.data, call.start_byte, call.end_byte))
         if len(toks) < MIN_TOKENS:
             continue
         pure, calls = _pure(ctx, call)

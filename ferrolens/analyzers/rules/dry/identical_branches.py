@@ -5,7 +5,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, fix
-from ferrolens.analyzers.dry.tokens import lex_columns
+from ferrolens.analyzers.dry.tokens import lex_texts
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import pattern_bindings, subtree
@@ -61,7 +61,7 @@ IMPURE = {"call_expression", "macro_invocation", "assignment_expression", "compo
 
 
 def _tokens(ctx: Context, node: Node) -> list[bytes]:
-    return lex_columns(ctx.src.data, node.start_byte, node.end_byte)[1]
+    return lex_texts(ctx.src.data, node.start_byte, node.end_byte)
 
 
 def _alike(a: Node | None, b: Node | None) -> bool:
