@@ -354,8 +354,10 @@ def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones:
     if clones:
         index, engine, reps = _clone_setup([r for r in reports if r is not None], settings)
         _CLONES = (index, engine, reps, statistics)
-        # the clone report in shares of interleaved files (the heavy ones first), then the second pass
-        tasks = [("clones", list(range(k, len(reps), jobs * 4))) for k in range(jobs * 4)]
+        # the clone report in shares of neighbouring files (copies are mostly near each other: a share
+        # reuses its pair results and parsed partners), then the second pass
+        n = jobs * 8
+        tasks = [("clones", list(range(k * len(reps) // n, (k + 1) * len(reps) // n))) for k in range(n)]
     _SECOND = (files, reports, settings, crates)
     tasks += [("second", i) for i, _ in todo]
     try:
