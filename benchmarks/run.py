@@ -10,7 +10,7 @@ in the loop), with a peer measured in the same run:
   Peer: a stock pygls 2 server that publishes empty diagnostics on every change (the framework's floor,
   with pygls's own document handling).
 - cold start: process start -> first diagnostics for the demo crate's main.rs.
-- `ferrolens check` over the corpus: wall time, files/s, lines/s, peak RSS; a second, cached run.
+- `ferrolens check` over the corpus: wall time, CPU time, files/s, lines/s, peak RSS; a second, cached run.
 """
 
 from __future__ import annotations
@@ -341,13 +341,14 @@ def check_corpus(extra: list[str], subset: tuple[str, ...] = ()) -> dict:
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     cmd = [sys.executable, "-m", "ferrolens", "check", "--output-format", "json", "--no-progress", *extra, *targets]
     # a wrapper process reports the peak RSS of its own descendants only (the check and its workers)
-    wrap = "import resource,subprocess,sys; subprocess.run(sys.argv[1:]); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)"
+    # and their CPU time (user + system): on a shared machine it varies less than the wall time
+    wrap = "import resource,subprocess,sys; subprocess.run(sys.argv[1:]); u=resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_utime+u.ru_stime, u.ru_maxrss, file=sys.stderr)"
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", wrap, *cmd], capture_output=True, text=True, cwd=corpus)
     wall = time.perf_counter() - t0
-    rss_kb = int(proc.stderr.strip().split("\n")[-1])
+    cpu, rss_kb = proc.stderr.strip().split("\n")[-1].split()
     findings = json.loads(proc.stdout) if proc.stdout.strip().startswith("[") else []
-    return {"files": len(files), "lines": lines, "wall": wall, "rss_mb": rss_kb / 1024, "findings": len(findings)}
+    return {"files": len(files), "lines": lines, "wall": wall, "cpu": float(cpu), "rss_mb": int(rss_kb) / 1024, "findings": len(findings)}
 
 
 def main() -> int:
@@ -384,10 +385,10 @@ def main() -> int:
     runs += [(f"--select {name}", ["--no-cache", "--select", name]) for name in sorted(all_rules())]
     for label, extra in runs:
         check_rows.append((label, check_corpus(extra)))
-    subset = [check_corpus(["--no-cache"], SUBSET) for _ in range(3)]
-    mid = sorted(subset, key=lambda r: r["wall"])[1]
+    subset = [check_corpus(["--no-cache"], SUBSET) for _ in range(5)]
+    mid = sorted(subset, key=lambda r: r["wall"])[2]
     walls = ", ".join(f"{r['wall']:.2f}" for r in subset)
-    check_rows.insert(2, (f"all default rules, {', '.join(SUBSET)} only: median of 3 ({walls} s)", mid))
+    check_rows.insert(2, (f"all default rules, {', '.join(SUBSET)} only: median of 5 ({walls} s)", mid))
 
     out = []
     out.append(f"# ferrolens benchmarks\n\nMachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}. "
@@ -418,10 +419,10 @@ def main() -> int:
         out.append(f"median of 3: cargo clippy {clippy['clippy'] * 1000:.0f} ms, `ferrolens check` (a new process, no cache) "
                    f"{clippy['ferrolens'] * 1000:.0f} ms; ratio {clippy['clippy'] / clippy['ferrolens']:.1f}x\n")
     out.append("## `ferrolens check` over the corpus\n")
-    out.append("| run | files | lines | wall (s) | files/s | lines/s | peak RSS (MB) | findings |")
-    out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    out.append("| run | files | lines | wall (s) | CPU (s) | files/s | lines/s | peak RSS (MB) | findings |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, r in check_rows:
-        out.append(f"| {label} | {r['files']:,} | {r['lines']:,} | {r['wall']:.2f} | {r['files'] / r['wall']:,.0f} | {r['lines'] / r['wall']:,.0f} | {r['rss_mb']:.0f} | {r['findings']} |")
+        out.append(f"| {label} | {r['files']:,} | {r['lines']:,} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['files'] / r['wall']:,.0f} | {r['lines'] / r['wall']:,.0f} | {r['rss_mb']:.0f} | {r['findings']} |")
     # the DRY peer (jscpd on the same sources) in the same run; its full report is DRY.md
     import dry
 

@@ -346,7 +346,8 @@ def _after_item(task: tuple):
 def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones: bool, statistics: bool) -> tuple[dict[str, list], str]:
     """After the first pass: the second pass of the crate-wide rules (if selected) and the clone report
     (if `clones`), together in one set of forked workers, which see what the parent built (the crates'
-    type facts, the clone index) without a copy. Returns the clone report (`_report_clones`)."""
+    type facts, the clone index) without a copy. Returns duplicate_code's findings per file (JSON-ready)
+    and the statistics table (or "")."""
     global _SECOND, _CLONES
     todo, crates = _second_plan(reports) if _crate_wide(settings) else ([], {})
     tasks: list[tuple] = []

@@ -34,3 +34,25 @@ def test_unterminated_strings_and_comments_lex_in_linear_time():
 def test_non_ascii_and_control_bytes_are_single_tokens():
     data = "let é = \"ü\"; \x01".encode()
     assert [k for _, k in texts(data)] == [Kind.OTHER, Kind.OTHER, Kind.OTHER, Kind.OTHER, Kind.LITERAL, Kind.OTHER, Kind.OTHER]
+
+
+def test_lex_texts_is_lex_without_offsets():
+    from ferrolens.analyzers.dry.tokens import lex_texts
+
+    data = b"fn f() { let x = \"a\"; // tail\n x }  /* end */ "
+    assert lex_texts(data, 0, len(data)) == [t for _, t, _ in lex(data)]
+    assert lex_texts(data, 3, 8) == [t for _, t, _ in lex(data, 3, 8)]
+
+
+def test_fingerprints_survive_pickling():
+    # check's workers send every file's units to the parent: Run and FnUnit pickle as their fields
+    import pickle
+
+    from ferrolens.analyzers.dry.fingerprint import fingerprint
+    from ferrolens.analyzers.source import parse
+
+    data = b"fn f(a: u32) -> u32 {\n    let b = a + 1;\n    let c = b * 2;\n    c\n}\nimpl S {\n    fn g(&self) -> u32 { match self.0 { 1 => 2, _ => 3 } }\n}\n"
+    units = fingerprint("a.rs", data, parse(data).root_node)
+    back = pickle.loads(pickle.dumps(units))
+    assert units.runs and units.fns
+    assert back.runs == units.runs and back.fns == units.fns and back.run_base == units.run_base and back.fn_first == units.fn_first

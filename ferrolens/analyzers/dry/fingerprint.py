@@ -56,6 +56,9 @@ class Run:
     stmts: tuple[Stmt, ...]
     items: int = 0  # not a run of statements: small ITEMS, the METHODS of impls/traits, or a match's ARMS
 
+    def __reduce__(self):  # pickled as its fields (check's workers send every file's units: 2x faster)
+        return Run, (self.sig, self.stmts, self.items)
+
 
 @dataclass(slots=True, frozen=True)
 class FnUnit:
@@ -68,6 +71,9 @@ class FnUnit:
     body: int  # index of the body's first run among its item's runs, -1 if none
     stmts: frozenset[int]  # normalised hashes of the body's statements (near-miss candidates)
     body_tokens: int = 0  # the tokens of the body's statements (a `match` body: the whole match)
+
+    def __reduce__(self):
+        return FnUnit, (self.start, self.end, self.ntok, self.h, self.exact, self.name, self.body, self.stmts, self.body_tokens)
 
 
 class FileUnits:
