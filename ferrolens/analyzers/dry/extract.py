@@ -39,6 +39,8 @@ def fixes_for(index: CloneIndex, clone: Clone, tree) -> list[Fix]:
     """`tree()` gives the file's root node (parsed only when an action is possible)."""
     if clone.kind == "similar" or clone.unit not in ("function", "statements"):
         return []  # (a run of small items or of match arms is no statement run to extract)
+    if clone.unit == "statements" and not all(index.files[c.path].data[c.end - 1 : c.end] in (b";", b"}") for c in (clone, *clone.partners)):
+        return []  # a copy ends in its block's value (`Ok(x)`): `_Run` refuses it; known without a parse
     same = [p for p in clone.partners if p.path == clone.path]
     if not same:
         across = _delegate_across if clone.unit == "function" and not clone.differences else _extract_across if clone.unit == "statements" else None

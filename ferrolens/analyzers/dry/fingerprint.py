@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor
 
@@ -256,10 +256,11 @@ def _columns(data: bytes, start: int, end: int) -> Columns:
     return starts, exact, normalised_texts(exact)
 
 
-def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: Columns) -> tuple[list[Run], list[FnUnit], Stmt | None]:
+def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: Columns, first_run: int = 0) -> tuple[list[Run], list[FnUnit], Stmt | None]:
     """Runs and functions of one item, with offsets relative to `base`, and the item's own record when
     it is smaller than SMALL_ITEM tokens (a run of such items can be a clone). `cols` are the tokens
-    of the top-level child the item is in."""
+    of the top-level child the item is in; the item's runs will follow `first_run` others there (the
+    functions' `body` counts them)."""
     starts, exact, norm = cols
     lo, hi = bisect_left(starts, item.start_byte), bisect_left(starts, item.end_byte)
     if lo == hi:
@@ -325,7 +326,7 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: C
                 digest(norm[i:j]),
                 digest(exact[i:j]),
                 data[name.start_byte : name.end_byte].decode("utf-8", "replace") if name is not None else "",
-                b,
+                b + first_run if b >= 0 else -1,
                 frozenset(runs[b].sig) if b >= 0 else frozenset(),
                 sum(st[2] for st in runs[own].stmts) if own >= 0 else 0,
             )
@@ -393,6 +394,8 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
     old = cache.items if cache is not None else {}
     top: list[Stmt] = []  # consecutive small top-level items
     top_runs: list[Run] = []
+    # a text without `test` or `bench` has no test item: its items need not be asked (the same units)
+    keep_all = include_tests or (b"test" not in data and b"bench" not in data)
     for child in root.named_children:
         ctype = child.type
         if ctype in SKIPPED_STATEMENTS or ctype == "macro_definition" or child.has_error:
@@ -409,12 +412,12 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
         if test:
             continue
         if cache is None:  # (a batch run: no item comes back, so no key is worth its copy of the bytes)
-            entry = _entry(child, data, include_tests)
+            entry = _entry(child, data, keep_all)
         else:
             key = (data[child.start_byte : child.end_byte], include_tests)
             entry = old.get(key) or fresh.get(key)
             if entry is None:
-                entry = _entry(child, data, include_tests)
+                entry = _entry(child, data, keep_all)
             fresh[key] = entry
         units.add(child.start_byte, entry[0], entry[1])
         if entry[2] is None:
@@ -443,8 +446,8 @@ def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], li
         if item.has_error:
             _close(inner, runs, kind)
             continue
-        r, f, small = _item_units(item, data, include_tests, child.start_byte, cols)
-        fns.extend(replace(fn, body=fn.body + len(runs)) if fn.body >= 0 else fn for fn in f)
+        r, f, small = _item_units(item, data, include_tests, child.start_byte, cols, len(runs))
+        fns.extend(f)
         runs.extend(r)
         if item.id != child.id:
             if small is not None:
