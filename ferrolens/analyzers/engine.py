@@ -29,7 +29,7 @@ from ferrolens.analyzers.dry.index import CloneIndex, DryOptions
 from ferrolens.analyzers.model import CrateInfo, Finding, Severity
 from ferrolens.analyzers.registry import Rule, all_rules
 from ferrolens.analyzers.source import CHANGED, EDIT, SourceFile
-from ferrolens.analyzers.summary import FileSummary, summarize_item, summarize_use
+from ferrolens.analyzers.summary import LOOP_WORD, FileSummary, summarize_item, summarize_use
 
 ITEM_KINDS = {
     "function_item", "impl_item", "trait_item", "mod_item", "struct_item", "enum_item", "union_item",
@@ -279,11 +279,17 @@ class Engine:
         out: list[Finding] = []
         text = ctx.src.data[item.start_byte : item.end_byte]
         kind = item.type
+        loops = None  # whether the item has a loop, once a rule asks
         for rule, types, find in self._item_plan:
             if types and kind not in types:
                 continue
             if find is not None and find(text) is None:
                 continue
+            if rule.in_loops:
+                if loops is None:
+                    loops = LOOP_WORD.search(text) is not None
+                if not loops:
+                    continue
             out.extend(self._run(rule, ctx, item))
         return out
 

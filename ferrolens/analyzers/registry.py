@@ -51,6 +51,8 @@ class Rule:
     # byte strings of which at least one must occur in an item's text for the rule to look at it (a
     # cheap filter before any query runs); empty = every item
     needles: tuple[bytes, ...] = ()
+    # flags only code inside a loop: an item without the word `for`, `while` or `loop` is skipped
+    in_loops: bool = False
     # an assist: its findings are never shown as diagnostics nor reported by `check`; the editor offers
     # their fixes as refactoring code actions where the cursor is (like rust-analyzer's assists)
     assist: bool = False

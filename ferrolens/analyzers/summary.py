@@ -108,7 +108,7 @@ def impl_type_name(node: Node, data: bytes) -> str | None:
     return text.rsplit("::", 1)[-1] or None
 
 
-_LOOP_WORD = re.compile(rb"\b(?:for|while|loop)\b")  # (`format!`, `before` and `loops` are no loops)
+LOOP_WORD = re.compile(rb"\b(?:for|while|loop)\b")  # (`format!`, `before` and `loops` are no loops)
 
 
 _LOOP_BODY_QUERY = """
@@ -127,7 +127,7 @@ _CALLEE_QUERY = """
 def _loop_calls(item: Node, data: bytes) -> set[str]:
     """Names called inside loop bodies below `item`: free functions, `Type::f` paths and methods on
     `self` (other receivers may be std types whose methods share a name with ours)."""
-    if not _LOOP_WORD.search(data, item.start_byte, item.end_byte):
+    if not LOOP_WORD.search(data, item.start_byte, item.end_byte):
         return set()
     from ferrolens.analyzers.context import compile_query
 

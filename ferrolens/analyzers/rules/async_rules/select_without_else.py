@@ -156,4 +156,5 @@ RULE = Rule(
     fix=FixKind.UNSAFE,
     source="https://ryhl.io/blog/actors-with-tokio/",
     needles=(b"select!",),
+    in_loops=True,
 )

@@ -245,4 +245,5 @@ RULE = Rule(
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#reusing-collections",
     own_loops=1,
     needles=(b"new(", b"vec!", b"with_capacity"),
+    in_loops=True,
 )

@@ -277,4 +277,5 @@ RULE = Rule(
     clippy="needless_range_loop",
     source="https://nnethercote.github.io/perf-book/bounds-checks.html",
     needles=(b"len()",),
+    in_loops=True,
 )

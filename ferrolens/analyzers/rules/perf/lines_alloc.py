@@ -164,4 +164,5 @@ RULE = Rule(
     fix=FixKind.UNSAFE,
     source="https://nnethercote.github.io/perf-book/io.html#reading-lines-from-a-file",
     needles=(b"lines()",),
+    in_loops=True,
 )

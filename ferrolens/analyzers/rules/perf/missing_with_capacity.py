@@ -175,4 +175,5 @@ RULE = Rule(
     fix=FixKind.ALWAYS,
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#vec-growth",
     needles=(b"new()",),
+    in_loops=True,
 )

@@ -230,4 +230,5 @@ RULE = Rule(
     source="https://nnethercote.github.io/perf-book/standard-library-types.html#vec",
     own_loops=1,
     needles=(b"remove(",),
+    in_loops=True,
 )
