@@ -333,7 +333,7 @@ def _second_merge(reports: list, todo: list[tuple[int, str]], redone: list) -> N
         # the other rules' findings stand from the first pass; the crate-wide ones are redone
         again.findings = sorted([f for f in rep.findings if f["rule"] not in wide] + again.findings, key=lambda f: (f["start"]["line"], f["start"]["column"], f["rule"]))
         again.second_digest, again.manifest = digest, rep.manifest
-        again.units, again.facts, again.missed = rep.units, rep.facts, rep.missed
+        again.units, again.cached_units, again.facts, again.missed = rep.units, rep.cached_units, rep.facts, rep.missed
         again.fixed, again.diff, again.first_pass = rep.fixed, rep.diff, rep.findings
         reports[i] = again
 
@@ -504,6 +504,17 @@ def _cache_path(root: Path, settings) -> Path:
     return root / ".ferrolens_cache" / f"check-{digest}.json"
 
 
+def _write_cache(cache_file: Path, content: dict) -> None:
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        (cache_file.parent / ".gitignore").write_text("*\n")
+        tmp = cache_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(content))
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # a read-only tree just runs without a cache
+
+
 def _check(args) -> int:
     from ferrolens.crates import frozen
 
@@ -569,14 +580,8 @@ def _check_frozen(args) -> int:
                 if hit.get("crate"):
                     rep.manifest, rep.facts, rep.missed = hit["crate"]
                     rep.second_cache = hit.get("second")
-                if hit.get("units") is not None:
-                    rep.units = _units_from_json(p, name, hit["units"])
-                    if rep.units is None:
-                        reports[i] = None
-                    else:
-                        continue
-                else:
-                    continue
+                rep.cached_units = hit.get("units")
+                continue
         todo.append((i, (p, name, settings, args.fix, args.unsafe_fixes, args.diff)))
 
     progress = _Progress(len(files), sys.stderr.isatty() and not args.no_progress)
@@ -606,6 +611,11 @@ def _check_frozen(args) -> int:
         cached = cache.get(DRY_CACHE_KEY) if use_cache and not rust_todo else None
         if isinstance(cached, dict) and cached.get("files") == names and not args.statistics:
             dry, clones = cached.get("findings", {}), False
+        for i, rep in enumerate(reports if clones else ()):
+            if rep is not None and rep.units is None and rep.cached_units is not None:
+                rep.units = _units_from_json(files[i], rep.path, rep.cached_units)
+                if rep.units is None:  # unreadable since it was looked at: analysed again
+                    reports[i] = process_file(files[i], rep.path, settings, args.fix, args.unsafe_fixes, args.diff)
     found, stats = _finish_files(files, reports, settings, jobs, clones, args.statistics)
     dry = found if clones else dry
     done = [r for r in reports if r is not None]
@@ -616,7 +626,7 @@ def _check_frozen(args) -> int:
                 "key": key,
                 "findings": rep.first_pass if rep.first_pass is not None else rep.findings,
                 "problem": rep.problem,
-                "units": rep.units.to_json() if rep.units is not None else None,
+                "units": rep.cached_units if rep.cached_units is not None else rep.units.to_json() if rep.units is not None else None,
                 "crate": [rep.manifest, rep.facts, rep.missed] if rep.facts is not None else None,
                 "second": {"digest": rep.second_digest, "findings": rep.findings} if rep.first_pass is not None else None,
             }
@@ -625,14 +635,8 @@ def _check_frozen(args) -> int:
         }
         if _dry_selected(settings):
             new_cache[DRY_CACHE_KEY] = {"files": sorted(r.path for r in done), "findings": dry}
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            (cache_file.parent / ".gitignore").write_text("*\n")
-            tmp = cache_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(new_cache))
-            os.replace(tmp, cache_file)
-        except OSError:
-            pass  # a read-only tree just runs without a cache
+        if new_cache != cache:  # (a re-run on an unchanged tree writes nothing)
+            _write_cache(cache_file, new_cache)
 
     for rep in done:
         if rep.path in dry:
@@ -645,7 +649,9 @@ def _check_frozen(args) -> int:
     if args.diff:
         sys.stdout.write("".join(r.diff for r in done))
     if args.output_format == "json":
-        sys.stdout.write(json.dumps([f for r in done for f in r.findings], indent=2) + "\n")
+        from ferrolens.output import json_lines_array
+
+        sys.stdout.write(json_lines_array([f for r in done for f in r.findings]))
     elif args.output_format == "sarif":
         from ferrolens.output import sarif
 
