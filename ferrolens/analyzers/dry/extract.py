@@ -181,7 +181,7 @@ def _delegate_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     _need(here is not None and there is not None and here[0] == there[0])
     _need(there[1].count("::") <= 1 or there[1].rsplit("::", 1)[0] == here[1].rsplit("::", 1)[0])
     data, odata = index.files[clone.path].data, index.files[first.path].data
-    root, oroot = tree(), _parsed(odata)
+    root, oroot = tree(), parsed_tree(odata)
     _need(not root.has_error and not oroot.has_error)
     fn = _function_at(root, clone.start, clone.end)
     target = _function_at(oroot, first.start, first.end)
@@ -198,17 +198,20 @@ def _delegate_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     return Fix(Applicability.UNSAFE, f"make `{own}` call `{there[1]}::{name}` (its body is a copy)", (Edit(body.start_byte, body.end_byte, "{\n" + indent + "    " + call + "\n" + indent + "}"),))
 
 
-_TREES: dict[bytes, object] = {}  # a few parsed texts of other files (the originals copies call)
+_TREES: dict[bytes, object] = {}  # the last few parsed texts of files with copies (the least recently used go)
 
 
-def _parsed(data: bytes) -> Node:
-    tree = _TREES.get(data)
+def parsed_tree(data: bytes) -> Node:
+    """The root of `data` parsed, from a small cache: the files of one clone class are asked for
+    again and again (each copy's actions read the others)."""
+    tree = _TREES.pop(data, None)
     if tree is None:
         from ferrolens.analyzers.source import parse
 
-        if len(_TREES) >= 8:
+        if len(_TREES) >= 16:
             _TREES.pop(next(iter(_TREES)))
-        tree = _TREES[data] = parse(data)
+        tree = parse(data)
+    _TREES[data] = tree  # (now the most recently used)
     return tree.root_node
 
 
@@ -537,7 +540,7 @@ def _extract_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     for c in copies:
         if c.path not in roots:
             data = index.files[c.path].data
-            roots[c.path] = tree() if c.path == clone.path else _parsed(data)
+            roots[c.path] = tree() if c.path == clone.path else parsed_tree(data)
             _need(not roots[c.path].has_error)
     runs = [_Run(index.files[c.path].data, roots[c.path], c) for c in copies]
     for a, b in zip(runs, runs[1:]):

@@ -121,9 +121,9 @@ def findings(index: CloneIndex, path: str, root: Node | None = None, actions: bo
 
     def tree() -> Node:
         if not parsed:
-            from ferrolens.analyzers.source import parse
+            from ferrolens.analyzers.dry.extract import parsed_tree
 
-            parsed.append(parse(index.files[path].data).root_node)
+            parsed.append(parsed_tree(index.files[path].data))  # (shared with the partners' parses)
         return parsed[0]
 
     out = []
