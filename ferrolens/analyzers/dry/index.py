@@ -448,7 +448,7 @@ class CloneIndex:
                 # in one order whichever copy asks first (the ratio is not quite symmetric), so both
                 # copies, and every run, agree
                 a, b = ((units.data, mine_spans), (o.data, their_spans)) if fn.exact <= ofn.exact else ((o.data, their_spans), (units.data, mine_spans))
-                ratio = self._pair("sim", fn.exact, ofn.exact, lambda: similarity(*a, *b))
+                ratio = self._pair("sim", fn.exact, ofn.exact, lambda: similarity(*a, *b, floor=opts.similarity))
                 if ratio < opts.similarity:
                     continue
                 start, end = units.fn_span(k)
@@ -658,10 +658,11 @@ def differences(a: bytes, a0: int, a1: int, b: bytes, b0: int, b1: int) -> list[
     return out
 
 
-def similarity(a: bytes, a_stmts: list[tuple[int, int]], b: bytes, b_stmts: list[tuple[int, int]]) -> float:
+def similarity(a: bytes, a_stmts: list[tuple[int, int]], b: bytes, b_stmts: list[tuple[int, int]], floor: float = 0.0) -> float:
     """Token similarity of two function bodies (given as their statements' byte ranges), variables and
     literals normalised. 0 when they touch different fields or methods, or when fewer than half of
-    their statements are alike: a near-miss repeats most steps and changes a few."""
+    their statements are alike: a near-miss repeats most steps and changes a few. 0 also when a cheap
+    upper bound of the similarity is under `floor`."""
     la = [lex(a, s, e) for s, e in a_stmts]
     lb = [lex(b, s, e) for s, e in b_stmts]
     if len(members([t for x in la for t in x]) ^ members([t for x in lb for t in x])) > MAX_MEMBER_DRIFT:
@@ -676,4 +677,5 @@ def similarity(a: bytes, a_stmts: list[tuple[int, int]], b: bytes, b_stmts: list
             alike += 1
     if alike * 2 < max(len(sa), len(sb)):
         return 0.0
-    return SequenceMatcher(None, [t for x in sa for t in x], [t for x in sb for t in x], autojunk=False).ratio()
+    matcher = SequenceMatcher(None, [t for x in sa for t in x], [t for x in sb for t in x], autojunk=False)
+    return matcher.ratio() if matcher.quick_ratio() >= floor else 0.0
