@@ -589,8 +589,8 @@ def _check_frozen(args) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     if jobs > 1 and len(todo) >= 32:
         # the biggest files first and small batches at the end, so no worker is left alone with a big
-        # file while the other has nothing to do
-        order = sorted(todo, key=lambda it: _file_size(it[1][0]), reverse=True)
+        # file while the other has nothing to do; manifests lead (each reads its package's sources)
+        order = sorted(todo, key=lambda it: (it[1][0].suffix != ".rs", _file_size(it[1][0])), reverse=True)
         size = max(2, len(order) // (jobs * 16))
         batches = [order[k : k + size] for k in range(0, len(order), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
