@@ -42,6 +42,25 @@ async def wait_for_diagnostics(client: LanguageClient, uri: str, version: int | 
     return await asyncio.wait_for(poll(), timeout)
 
 
+async def wait_for(client: LanguageClient, uri: str, predicate, timeout: float = 10.0):
+    """Wait until the last publishDiagnostics for `uri` satisfies `predicate` (later ones may replace
+    earlier ones: a refresh after settings arrive)."""
+    async def poll():
+        while True:
+            for params in reversed(getattr(client, "_ferrolens_published", [])):
+                if params.uri == uri:
+                    if predicate(params.diagnostics):
+                        return params.diagnostics
+                    break
+            await asyncio.sleep(0.02)
+
+    try:
+        return await asyncio.wait_for(poll(), timeout)
+    except (TimeoutError, asyncio.TimeoutError):
+        last = [p.diagnostics for p in getattr(client, "_ferrolens_published", []) if p.uri == uri]
+        raise AssertionError(f"no matching diagnostics for {uri}; last published: {last[-1:] }") from None
+
+
 def _record(client: LanguageClient) -> None:
     """Keep every publishDiagnostics (pytest-lsp keeps only the last, without its version)."""
     client._ferrolens_published = []

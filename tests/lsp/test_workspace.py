@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lsprotocol import types as lsp
 
-from lsp_support import capabilities
+from lsp_support import capabilities, wait_for
 
 ORIGINAL = """pub struct Item {
     pub price: u64,
@@ -72,21 +72,6 @@ async def start(client, root: Path):
     )
 
 
-async def wait_for(client, uri, predicate, timeout=10.0):
-    async def poll():
-        while True:
-            for params in reversed(getattr(client, "_ferrolens_published", [])):
-                if params.uri == uri:
-                    if predicate(params.diagnostics):
-                        return params.diagnostics
-                    break
-            await asyncio.sleep(0.02)
-
-    try:
-        return await asyncio.wait_for(poll(), timeout)
-    except (TimeoutError, asyncio.TimeoutError):
-        last = [p.diagnostics for p in getattr(client, "_ferrolens_published", []) if p.uri == uri]
-        raise AssertionError(f"no matching diagnostics for {uri}; last published: {last[-1:] }") from None
 
 
 def open_file(client, path: Path) -> str:
