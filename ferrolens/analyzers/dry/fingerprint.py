@@ -180,8 +180,9 @@ def is_test_item(node: Node, data: bytes) -> bool:
     return bool(_CFG_TEST.search(attrs)) and b"not(test" not in attrs
 
 
-def _items(root: Node, data: bytes, include_tests: bool):
-    """Top-level items and the items inside impl/trait/mod bodies and item macros, test code left out."""
+def _items(root: Node, data: bytes, include_tests: bool, parsed_apart: bool = False):
+    """Top-level items and the items inside impl/trait/mod bodies and item macros, test code left out:
+    (item, whether it is in a tree parsed apart: an item macro's)."""
     for child in root.named_children:
         ctype = child.type
         if ctype in SKIPPED_STATEMENTS or ctype == "macro_definition":
@@ -191,14 +192,14 @@ def _items(root: Node, data: bytes, include_tests: bool):
         if ctype in CONTAINERS:
             body = child.child_by_field_name("body")
             if body is not None:
-                yield from _items(body, data, include_tests)
+                yield from _items(body, data, include_tests, parsed_apart)
             continue
         if ctype == "macro_invocation":
             inner = expanded(child, data)
             if inner is not None:
-                yield from _items(inner, data, include_tests)
+                yield from _items(inner, data, include_tests, True)
                 continue
-        yield child
+        yield child, parsed_apart
 
 
 def expanded(node: Node, data: bytes) -> Node | None:
@@ -256,11 +257,36 @@ def _columns(data: bytes, start: int, end: int) -> Columns:
     return starts, exact, normalised_texts(exact)
 
 
-def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: Columns, first_run: int = 0) -> tuple[list[Run], list[FnUnit], Stmt | None]:
+class _Captures:
+    """The functions and blocks of one top-level child, from one run of the query, in document order:
+    each of its items takes those that start inside it (one query per child, not one per method)."""
+
+    __slots__ = ("fns", "fn_starts", "blocks", "block_starts")
+
+    def __init__(self, node: Node) -> None:
+        caps = QueryCursor(_query()).captures(node)
+        self.fns = sorted(caps.get("fn", ()), key=_start)
+        self.blocks = sorted(caps.get("block", ()), key=_start)
+        self.fn_starts = [n.start_byte for n in self.fns]
+        self.block_starts = [n.start_byte for n in self.blocks]
+
+    def within(self, item: Node) -> tuple[list[Node], list[Node]]:
+        s, e = item.start_byte, item.end_byte
+        return (
+            self.fns[bisect_left(self.fn_starts, s) : bisect_left(self.fn_starts, e)],
+            self.blocks[bisect_left(self.block_starts, s) : bisect_left(self.block_starts, e)],
+        )
+
+
+def _start(node: Node) -> int:
+    return node.start_byte
+
+
+def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: Columns, first_run: int = 0, caps: _Captures | None = None) -> tuple[list[Run], list[FnUnit], Stmt | None]:
     """Runs and functions of one item, with offsets relative to `base`, and the item's own record when
     it is smaller than SMALL_ITEM tokens (a run of such items can be a clone). `cols` are the tokens
-    of the top-level child the item is in; the item's runs will follow `first_run` others there (the
-    functions' `body` counts them)."""
+    of the top-level child the item is in, `caps` its functions and blocks (when the item is in its
+    tree); the item's runs will follow `first_run` others there (the functions' `body` counts them)."""
     starts, exact, norm = cols
     lo, hi = bisect_left(starts, item.start_byte), bisect_left(starts, item.end_byte)
     if lo == hi:
@@ -269,9 +295,7 @@ def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: C
     def span(s: int, e: int) -> tuple[int, int]:
         return bisect_left(starts, s, lo, hi), bisect_left(starts, e, lo, hi)
 
-    caps = QueryCursor(_query()).captures(item)
-    fns = sorted(caps.get("fn", ()), key=lambda n: n.start_byte)
-    blocks = sorted(caps.get("block", ()), key=lambda n: n.start_byte)
+    fns, blocks = (caps or _Captures(item)).within(item)
     skip: list[tuple[int, int]] = []  # test functions nested in the item
     if not include_tests:
         skip = [(f.start_byte, f.end_byte) for f in fns if f.id != item.id and is_test_item(f, data)]  # (the item itself was asked)
@@ -442,11 +466,12 @@ def _entry(child: Node, data: bytes, include_tests: bool) -> tuple[list[Run], li
     kind = ITEMS
     small = None
     cols = _columns(data, child.start_byte, child.end_byte)
-    for item in _items_of(child, data, include_tests):
+    caps = _Captures(child) if child.type in CONTAINERS else None
+    for item, parsed_apart in _items_of(child, data, include_tests):
         if item.has_error:
             _close(inner, runs, kind)
             continue
-        r, f, small = _item_units(item, data, include_tests, child.start_byte, cols, len(runs))
+        r, f, small = _item_units(item, data, include_tests, child.start_byte, cols, len(runs), None if parsed_apart else caps)
         fns.extend(f)
         runs.extend(r)
         if item.id != child.id:
@@ -489,6 +514,7 @@ def _moved(s: Stmt, by: int) -> Stmt:
 
 
 def _items_of(child: Node, data: bytes, include_tests: bool):
+    """`_items` of one top-level child (the child itself when it holds none)."""
     if child.type in CONTAINERS:
         body = child.child_by_field_name("body")
         if body is not None:
@@ -497,9 +523,9 @@ def _items_of(child: Node, data: bytes, include_tests: bool):
     if child.type == "macro_invocation":
         inner = expanded(child, data)
         if inner is not None:
-            yield from _items(inner, data, include_tests)
+            yield from _items(inner, data, include_tests, True)
             return
-    yield child
+    yield child, False
 
 
 def is_test_path(key: str) -> bool:
