@@ -131,14 +131,16 @@ def _loop_calls(item: Node, data: bytes) -> set[str]:
         return set()
     from ferrolens.analyzers.context import compile_query
 
-    bodies: list[Node] = []
-    names: list[Node] = []
-    for _, caps in QueryCursor(compile_query(_LOOP_BODY_QUERY + _CALLEE_QUERY)).matches(item):  # (one run of both)
-        bodies.extend(caps.get("body", ()))
-        names.extend(caps.get("f", ()))
-    if not bodies:
-        return set()
-    return {_text(data, name) for name in names if any(b.start_byte <= name.start_byte < b.end_byte for b in bodies)}
+    out: set[str] = set()
+    end = -1  # the end of the last loop body looked into (an inner loop's calls were seen with it)
+    for body in sorted(QueryCursor(compile_query(_LOOP_BODY_QUERY)).captures(item).get("body", ()), key=lambda n: n.start_byte):
+        if body.start_byte < end:
+            continue
+        end = body.end_byte
+        calls = QueryCursor(compile_query(_CALLEE_QUERY))
+        calls.set_byte_range(body.start_byte, body.end_byte)
+        out.update(_text(data, name) for name in calls.captures(body).get("f", ()))
+    return out
 
 
 def impl_trait_name(node: Node, data: bytes) -> str | None:
