@@ -70,8 +70,17 @@ def _alike(a: Node | None, b: Node | None) -> bool:
     return a is not None and b is not None and a.type == b.type
 
 
+def _maybe_same(ctx: Context, a: Node, b: Node) -> bool:
+    """Cheap necessary condition for equal tokens: the same tokens make the same tree, so the same
+    number of nodes (comments aside: nodes of their own, and no tokens)."""
+    if a.descendant_count == b.descendant_count:
+        return True
+    data = ctx.src.data
+    return any(data.find(mark, n.start_byte, n.end_byte) >= 0 for n in (a, b) for mark in (b"//", b"/*"))
+
+
 def _same(ctx: Context, a: Node, b: Node) -> bool:
-    return _alike(a, b) and _tokens(ctx, a) == _tokens(ctx, b)
+    return _alike(a, b) and _maybe_same(ctx, a, b) and _tokens(ctx, a) == _tokens(ctx, b)
 
 
 def _pure(node: Node) -> bool:
@@ -162,11 +171,15 @@ def _check_match(ctx: Context, node: Node):
         # the longest run of neighbouring arms with the same body as arms[i]
         j = i
         first = arms[i].child_by_field_name("value")
-        # same tokens make the same tree: a neighbour whose body is another kind of node is not lexed
-        if _alike(first, arms[i + 1].child_by_field_name("value")) and _mergeable(ctx, arms[i]):
+        # same tokens make the same tree: a neighbour whose body is another kind or size of tree is not lexed
+        nxt = arms[i + 1].child_by_field_name("value")
+        if _alike(first, nxt) and _maybe_same(ctx, first, nxt) and _mergeable(ctx, arms[i]):
             value = _tokens(ctx, first)
             if len(value) >= MIN_ARM_TOKENS:
-                while j + 1 < len(arms) and _alike(first, arms[j + 1].child_by_field_name("value")) and _mergeable(ctx, arms[j + 1]) and _tokens(ctx, arms[j + 1].child_by_field_name("value")) == value:
+                while j + 1 < len(arms):
+                    other = arms[j + 1].child_by_field_name("value")
+                    if not (_alike(first, other) and _maybe_same(ctx, first, other) and _mergeable(ctx, arms[j + 1]) and _tokens(ctx, other) == value):
+                        break
                     j += 1
         if j == i:
             i += 1
