@@ -365,10 +365,11 @@ def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones:
         results = _forked_map(_after_item, tasks, jobs, len(todo) >= 16 or len(reps) >= 64)
     finally:
         _SECOND = _CLONES = None
-    _second_merge(reports, todo, results[len(tasks) - len(todo) :])
+    shares = len(tasks) - len(todo)  # the clone report's results come first
+    _second_merge(reports, todo, results[shares:])
     if not clones:
         return {}, ""
-    return _clone_report([r for part in results[: len(tasks) - len(todo)] for r in part], statistics)
+    return _clone_report([r for part in results[:shares] for r in part], statistics)
 
 
 def _units_from_json(path: Path, display: str, raw: dict):

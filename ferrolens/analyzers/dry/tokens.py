@@ -91,18 +91,21 @@ def lex_columns(data: bytes, start: int = 0, end: int | None = None) -> tuple[li
     """The offsets and the texts of the tokens in data[start:end], comments and whitespace left out
     (`lex` without a tuple per token: the clone fingerprint reads them as two lists)."""
     found = TOKEN.findall(data, start, len(data) if end is None else end)
-    texts = list(map(_TEXT, found))
+    texts = _texts(found)
     trivia = list(map(len, map(_TRIVIA, found)))
     starts = list(map(add, accumulate(map(add, trivia, map(len, texts)), initial=start), trivia))
-    while texts and not texts[-1]:  # the comments after the last token
-        texts.pop()
     del starts[len(texts) :]
     return starts, texts
 
 
 def lex_texts(data: bytes, start: int, end: int) -> list[bytes]:
     """The token texts of data[start:end] (`lex_columns` without the offsets: for comparing code)."""
-    texts = list(map(_TEXT, TOKEN.findall(data, start, end)))
+    return _texts(TOKEN.findall(data, start, end))
+
+
+def _texts(found: list[tuple]) -> list[bytes]:
+    """The token texts of `TOKEN.findall`'s matches, without the empty one after trailing comments."""
+    texts = list(map(_TEXT, found))
     while texts and not texts[-1]:
         texts.pop()
     return texts
