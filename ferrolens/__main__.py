@@ -1,3 +1,3 @@
-from ferrolens.cli import main
+from ferrolens.cli import entry
 
-raise SystemExit(main())
+entry()
