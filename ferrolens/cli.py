@@ -308,18 +308,20 @@ def _second_item(i: int):
     return process_file(files[i], rep.path, settings, False, False, False, external=crates[rep.manifest])
 
 
-def _second_plan(reports: list) -> tuple[list[tuple[int, str]], dict]:
+def _second_plan(reports: list, early: "_Early") -> tuple[list[tuple[int, str]], dict]:
     """Crate-wide rules: once every file's type facts are in, the files to check again (crate-wide
     rules only) are those whose rules looked for a type another file of their crate declares, or whose
     actors' channels meet another file's. Returns them (index, digest of the crate's facts) with the
     crates' type facts. The cache keeps the first pass, plus the second one keyed by that digest,
     reused while those facts are unchanged: such files are settled here."""
-    from ferrolens.analyzers.crate_types import CrateTypes, TypeFacts
+    from ferrolens.analyzers.crate_types import CrateTypes
 
-    by_crate: dict[str, list[TypeFacts]] = {}
+    by_crate: dict[str, list] = {}
+    raw_facts: dict[str, list] = {}  # the same as they came from the workers (JSON-ready)
     for rep in reports:
         if rep is not None and rep.facts is not None and rep.manifest:
-            by_crate.setdefault(rep.manifest, []).append(TypeFacts.from_json(rep.facts))
+            by_crate.setdefault(rep.manifest, []).append(early.facts_of(rep))
+            raw_facts.setdefault(rep.manifest, []).append((rep.path, rep.facts))
     crates = {m: CrateTypes.build(facts) for m, facts in by_crate.items() if len(facts) > 1}
     digests: dict[str, str] = {}  # a stable digest of each crate's facts: second-pass results are cached by it
     todo: list[tuple[int, str]] = []
@@ -332,7 +334,7 @@ def _second_plan(reports: list) -> tuple[list[tuple[int, str]], dict]:
         if not ((own_channels and other_channels) or ct.knows(n for n in rep.missed if ct.origin.get(n) != rep.path)):
             continue
         if rep.manifest not in digests:
-            raw = json.dumps(sorted((f.path, f.to_json()) for f in by_crate[rep.manifest]), sort_keys=True, default=str)
+            raw = json.dumps(sorted(raw_facts[rep.manifest], key=lambda pf: pf[0]), sort_keys=True, default=str)
             digests[rep.manifest] = hashlib.sha256(raw.encode()).hexdigest()[:16]
         digest = digests[rep.manifest]
         hit = rep.second_cache
@@ -362,17 +364,17 @@ def _after_item(task: tuple):
     return _second_item(task[1]) if task[0] == "second" else _clone_findings(task[1])
 
 
-def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones: bool, statistics: bool) -> tuple[dict[str, list], str]:
+def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones: bool, statistics: bool, early: "_Early") -> tuple[dict[str, list], str]:
     """After the first pass: the second pass of the crate-wide rules (if selected) and the clone report
     (if `clones`), together in one set of forked workers, which see what the parent built (the crates'
     type facts, the clone index) without a copy. Returns duplicate_code's findings per file (JSON-ready)
     and the statistics table (or "")."""
     global _SECOND, _CLONES
-    todo, crates = _second_plan(reports) if _plan(settings).crate_wide else ([], {})
+    todo, crates = _second_plan(reports, early) if _plan(settings).crate_wide else ([], {})
     tasks: list[tuple] = []
     reps: list = []
     if clones:
-        index, engine, reps = _clone_setup([r for r in reports if r is not None], settings)
+        index, engine, reps = _clone_setup([r for r in reports if r is not None], settings, early.index)
         _CLONES = (index, engine, reps, statistics)
         # the clone report in shares of neighbouring files (copies are mostly near each other: a share
         # reuses its pair results and parsed partners), then the second pass
@@ -405,18 +407,43 @@ def _units_from_json(path: Path, display: str, raw: dict):
         return None
 
 
-def _clone_setup(done: list, settings) -> tuple:
-    """The clone index of every file's fingerprints, the engine that finishes duplicate_code's
-    findings, and the reports it covers."""
+def _clone_setup(done: list, settings, index) -> tuple:
+    """The clone index of every file's fingerprints (`index` holds those that came in during the first
+    pass), the engine that finishes duplicate_code's findings, and the reports it covers."""
     from ferrolens import config
-    from ferrolens.analyzers.dry.index import CloneIndex
     from ferrolens.analyzers.engine import Engine
 
-    index = CloneIndex(config.dry_options(settings))
     reps = [rep for rep in done if rep.units is not None]
     for rep in reps:
-        index.update(rep.units)
+        if index.files.get(rep.path) is not rep.units:
+            index.update(rep.units)
     return index, Engine(config.selection(settings), workspace=index), reps
+
+
+class _Early:
+    """What the parent can build from each first-pass report while the workers are still busy (it
+    would otherwise wait for them): the clone index, and the files' type facts read back."""
+
+    def __init__(self, settings) -> None:
+        from ferrolens import config
+        from ferrolens.analyzers.dry.index import CloneIndex
+
+        self.index = CloneIndex(config.dry_options(settings))  # (the clone report's order of files does not matter)
+        self._facts: dict[str, object] = {}
+
+    def add(self, rep) -> None:
+        if rep.units is not None:
+            self.index.update(rep.units)
+        if rep.facts is not None and rep.manifest:
+            self.facts_of(rep)
+
+    def facts_of(self, rep):
+        from ferrolens.analyzers.crate_types import TypeFacts
+
+        facts = self._facts.get(rep.path)
+        if facts is None or facts[0] is not rep.facts:
+            facts = self._facts[rep.path] = (rep.facts, TypeFacts.from_json(rep.facts))
+        return facts[1]
 
 
 def _clone_report(results: list, statistics: bool) -> tuple[dict[str, list], str]:
@@ -604,6 +631,7 @@ def _check_frozen(args) -> int:
                 continue
         todo.append((i, (p, name, settings, args.fix, args.unsafe_fixes, args.diff)))
 
+    early = _Early(settings)
     progress = _Progress(len(files), sys.stderr.isatty() and not args.no_progress)
     progress.step(len(files) - len(todo))
     jobs = args.jobs or os.cpu_count() or 1
@@ -617,10 +645,12 @@ def _check_frozen(args) -> int:
             for batch, results in zip(batches, pool.map(_process_batch, [[it for _, it in b] for b in batches])):
                 for (i, _), rep in zip(batch, results):
                     reports[i] = rep
+                    early.add(rep)
                 progress.step(len(batch))
     else:
         for i, item in todo:
-            reports[i] = process_file(*item)
+            reports[i] = rep = process_file(*item)
+            early.add(rep)
             progress.step()
     progress.close()
     # duplicate_code reads every file: its findings are reused from the cache only when no file changed
@@ -636,7 +666,7 @@ def _check_frozen(args) -> int:
                 rep.units = _units_from_json(files[i], rep.path, rep.cached_units)
                 if rep.units is None:  # unreadable since it was looked at: analysed again
                     reports[i] = process_file(files[i], rep.path, settings, args.fix, args.unsafe_fixes, args.diff)
-    found, stats = _finish_files(files, reports, settings, jobs, clones, args.statistics)
+    found, stats = _finish_files(files, reports, settings, jobs, clones, args.statistics, early)
     dry = found if clones else dry
     done = [r for r in reports if r is not None]
 

@@ -390,7 +390,7 @@ class CloneIndex:
         if lines < opts.min_lines:
             return None
         clone = Clone(units.path, start, end, lines, ntok, unit, name)
-        kinds = []
+        renamed = []  # ((path, start) of a renamed copy, its differences)
         for p2, s2, e2, oexact, same in others:
             if not same:
                 odata = self.files[p2].data
@@ -401,13 +401,14 @@ class CloneIndex:
                     continue  # a trait's method written for another type (rayon's split_at per adaptor)
                 if any((y, x) in diffs for x, y in diffs):
                     continue  # two names trade places (`Greater => a` against `Greater => b`): mirror logic, min against max
-                if not clone.differences:
-                    clone.differences = diffs
-            kinds.append(same)
+                renamed.append(((p2, s2), diffs))
             clone.partners.append(self._copy(p2, s2, e2, units.path))
         if not clone.partners:
             return None
-        clone.kind = "identical" if all(kinds) else "renamed"
+        if renamed:
+            # the differences with the first renamed copy in the report's order, not in the index's:
+            # the same message whichever order the files were indexed in (editor and batch agree)
+            clone.kind, clone.differences = "renamed", min(renamed)[1]
         clone.partners.sort(key=lambda c: (c.path, c.start))
         return clone
 
