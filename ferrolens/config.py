@@ -1,21 +1,22 @@
-"""Settings: one attrs tree, every field defaulted, structured with cattrs from any source.
+"""Settings: one dataclass, every field defaulted, each value checked against its field's type.
 
 Sources, later ones winning: `[workspace.metadata.ferrolens]` / `[package.metadata.ferrolens]` in
 Cargo.toml, `ferrolens.toml`, then (in the editor) LSP `initializationOptions` and
 `workspace/didChangeConfiguration`, or (in batch) the command line. Keys may be camelCase (LSP) or
 snake_case (TOML). Unknown keys and bad values produce one clear warning each and fall back to the
-default; they never stop the tool.
+default; they never stop the tool. A value is taken as it is written, never coerced (`"0"` is no
+boolean, `"perf"` no list but one name, `1` no string); a list of names may also be one comma-separated
+string, as on the command line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import attrs
-import cattrs
+from typing import Any, get_type_hints
 
 from ferrolens.analyzers.dry.index import DryOptions
 from ferrolens.analyzers.engine import RuleSelection
@@ -23,11 +24,11 @@ from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import all_rules, groups
 
 
-@attrs.define
+@dataclass
 class Settings:
-    select: list[str] = attrs.field(factory=list)  # rule or group names; empty = the default set; "all"
-    ignore: list[str] = attrs.field(factory=list)
-    severity: dict[str, str] = attrs.field(factory=dict)  # rule -> error|warning|info|hint|off
+    select: list[str] = field(default_factory=list)  # rule or group names; empty = the default set; "all"
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)  # rule -> error|warning|info|hint|off
     hide_clippy_mirrored: bool = False  # hide rules that a Clippy lint already reports
     max_file_size: int = 2_000_000  # bytes; larger files are skipped with a message
     debounce_ms: int = -1  # -1: adaptive (2 ms; bursts that arrive during an analysis are coalesced into the next)
@@ -40,9 +41,36 @@ class Settings:
     dry_similarity: float = 0.85
 
 
-_converter = cattrs.Converter()
-_FIELDS = {f.name: f for f in attrs.fields(Settings)}
-_TYPES = {f.name: f.type for f in attrs.fields(attrs.resolve_types(Settings))}
+_TYPES = get_type_hints(Settings)
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _structure(value: Any, typ) -> Any:
+    """`value` as a `typ` (a field's type), or TypeError saying what was expected: a value is taken as
+    written, never coerced (cattrs made `"0"` true and `"perf"` the names p, e, r, f)."""
+    if typ is bool:
+        if type(value) is bool:
+            return value
+        raise TypeError("expected true or false")
+    if typ is int:
+        if type(value) is int or (type(value) is float and value.is_integer()):  # (a JSON client may send 50.0)
+            return int(value)
+        raise TypeError("expected a whole number")
+    if typ is float:
+        if type(value) in (int, float):
+            return float(value)
+        raise TypeError("expected a number")
+    if typ == list[str]:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise TypeError("expected a list of names, or one comma-separated string")
+    if typ == dict[str, str]:
+        if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return dict(value)
+        raise TypeError("expected a table of names to strings")
+    raise TypeError(f"no reader for {typ}")  # (a new field's type: add it above)
 
 
 def _snake(key: str) -> str:
@@ -64,7 +92,7 @@ def merge(base: Settings, raw: Any, source: str) -> tuple[Settings, list[str]]:
         return base, warnings
     if not isinstance(raw, dict):
         return base, [f"{source}: settings must be a table/object, got {type(raw).__name__}"]
-    values = attrs.asdict(base)
+    values = dataclasses.asdict(base)
     for key, value in raw.items():
         name = _snake(str(key))
         field = _FIELDS.get(name)
@@ -74,9 +102,9 @@ def merge(base: Settings, raw: Any, source: str) -> tuple[Settings, list[str]]:
             warnings.append(f"{source}: unknown setting {key!r} (known: {', '.join(camel(n) for n in _FIELDS)})")
             continue
         try:
-            values[name] = _converter.structure(value, _TYPES[name])
-        except Exception as exc:  # cattrs raises several kinds; any of them means "bad value"
-            warnings.append(f"{source}: bad value for {key!r}: {value!r} ({exc.__class__.__name__})")
+            values[name] = _structure(value, _TYPES[name])
+        except TypeError as exc:
+            warnings.append(f"{source}: bad value for {key!r}: {value!r} ({exc})")
     settings = Settings(**values)
     warnings.extend(_validate(settings, source))
     return settings, warnings

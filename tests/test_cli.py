@@ -238,6 +238,43 @@ def test_editor_side_settings_are_not_reported_as_unknown():
     assert warnings == []
 
 
+@pytest.mark.parametrize(
+    "raw, field, expected",
+    [
+        ({"select": "perf, dry"}, "select", ["perf", "dry"]),  # one comma-separated string, as on the command line
+        ({"select": ["perf"]}, "select", ["perf"]),
+        ({"dryIncludeTests": True}, "dry_include_tests", True),
+        ({"maxFileSize": 5.0}, "max_file_size", 5),  # a JSON client's 5.0
+        ({"drySimilarity": 1}, "dry_similarity", 1.0),
+        ({"severity": {"alloc_in_loop": "error"}}, "severity", {"alloc_in_loop": "error"}),
+    ],
+)
+def test_settings_take_values_as_written(raw, field, expected):
+    from ferrolens import config
+
+    settings, warnings = config.merge(config.Settings(), raw, "src")
+    assert warnings == [] and getattr(settings, field) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        ({"select": [1]}, "select"),
+        ({"dryIncludeTests": "0"}, "dry_include_tests"),  # no string is a boolean (cattrs made "0" true)
+        ({"maxFileSize": "5"}, "max_file_size"),
+        ({"maxFileSize": 5.5}, "max_file_size"),
+        ({"dryMinTokens": True}, "dry_min_tokens"),
+        ({"severity": ["x"]}, "severity"),
+    ],
+)
+def test_a_bad_setting_is_one_warning_and_the_default(raw, field):
+    from ferrolens import config
+
+    settings, warnings = config.merge(config.Settings(), raw, "src")
+    assert len(warnings) == 1 and f"bad value for {next(iter(raw))!r}" in warnings[0]
+    assert getattr(settings, field) == getattr(config.Settings(), field)
+
+
 def test_a_workspace_of_5000_files(tmp_path: Path):
     body = 'fn f{i}(o: Option<String>) -> String {{ o.unwrap_or(format!("x{{}}", {i})) }}\n'
     for i in range(5000):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
-
 
 def add_disallowed_types(text: str | None, entries: list[tuple[str, str]]) -> str | None:
     """Add `{ path, reason }` entries to Clippy's `disallowed-types` list (creating it when missing).
     None when every path is listed already or the text is not valid TOML (never guess over a broken file)."""
+    import tomlkit  # (only when a fix is built: 20 ms to import)
+    from tomlkit.exceptions import TOMLKitError
+
     try:
         doc = tomlkit.parse(text or "")
     except (TOMLKitError, ValueError):
