@@ -160,6 +160,7 @@ class _Plan:
         self.dry = any(r.name == DUPLICATE_CODE for r in self.selection.rules)
         self.crate_wide = any(r.crate_wide for r in self.selection.rules)
         self.include_tests = config.dry_options(settings).include_tests
+        self.include_generated = settings.include_generated
         self._engines: dict[bool, object] = {}
 
     def engine(self, crate_wide_only: bool = False):
@@ -224,7 +225,7 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
     from ferrolens.analyzers.crate_types import CrateTypes, TypeFacts
     from ferrolens.analyzers.engine import ItemCache
     from ferrolens.analyzers.fix import fix_until_stable
-    from ferrolens.analyzers.source import SourceFile
+    from ferrolens.analyzers.source import SourceFile, is_generated
     from ferrolens.analyzers.summary import FileSummary
     from ferrolens.crates import crate_of, manifest_of, real_path
     from ferrolens.files import BOM, check_bytes
@@ -243,8 +244,11 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
         return report
     if path.name == "Cargo.toml" or is_cargo_config(path):
         return _process_manifest(path, display, loaded.data, settings, report)
-    second_pass = external is not None and external.missed is None
     plan = _plan(settings)
+    if not plan.include_generated and is_generated(loaded.data):
+        report.generated = True  # (nothing read from it: no findings, no type facts, no fingerprints)
+        return report
+    second_pass = external is not None and external.missed is None
     engine = plan.engine(crate_wide_only=second_pass)
     crate = crate_of(path)
     data = loaded.data
@@ -623,7 +627,7 @@ def _check_frozen(args) -> int:
                 key = None
             hit = cache.get(name)
             if key and hit and hit.get("key") == key:
-                reports[i] = rep = FileReport(name, hit["findings"], hit.get("problem"))
+                reports[i] = rep = FileReport(name, hit["findings"], hit.get("problem"), generated=bool(hit.get("generated")))
                 if hit.get("crate"):
                     rep.manifest, rep.facts, rep.missed = hit["crate"]
                     rep.second_cache = hit.get("second")
@@ -676,6 +680,7 @@ def _check_frozen(args) -> int:
                 "key": key,
                 "findings": rep.first_pass if rep.first_pass is not None else rep.findings,
                 "problem": rep.problem,
+                "generated": rep.generated,
                 "units": rep.cached_units if rep.cached_units is not None else rep.units.to_json() if rep.units is not None else None,
                 "crate": [rep.manifest, rep.facts, rep.missed] if rep.facts is not None else None,
                 "second": {"digest": rep.second_digest, "findings": rep.findings} if rep.first_pass is not None else None,
@@ -696,6 +701,9 @@ def _check_frozen(args) -> int:
         if rep.problem:
             io_error = io_error or rep.io_error
             print(f"{rep.path}: {rep.problem}", file=sys.stderr)
+    generated = sum(rep.generated for rep in done)
+    if generated:
+        print(f"ferrolens: {generated} file{'s' if generated != 1 else ''} marked @generated not checked (setting include_generated = true checks them)", file=sys.stderr)
     if args.diff:
         sys.stdout.write("".join(r.diff for r in done))
     if args.output_format == "json":

@@ -260,11 +260,12 @@ def _pub_mods(path: Path) -> frozenset[str]:
     return names
 
 
-def facts_of_paths(paths: list[tuple[str, str]], max_size: int = 1 << 62) -> list:
+def facts_of_paths(paths: list[tuple[str, str]], max_size: int = 1 << 62, include_generated: bool = False) -> list:
     """The type facts (crate_types.TypeFacts) of files read from disk, named by `paths`' second item;
-    None for a file that cannot be read, is not UTF-8 or is too large. Runs in worker processes."""
+    None for a file that cannot be read, is not UTF-8, is too large or (unless `include_generated`) is
+    marked @generated, as `check` leaves it out. Runs in worker processes."""
     from ferrolens.analyzers.crate_types import TypeFacts
-    from ferrolens.analyzers.source import SourceFile
+    from ferrolens.analyzers.source import SourceFile, is_generated
     from ferrolens.analyzers.summary import FileSummary
     from ferrolens.files import check_bytes
 
@@ -275,7 +276,7 @@ def facts_of_paths(paths: list[tuple[str, str]], max_size: int = 1 << 62) -> lis
         except OSError:
             out.append(None)
             continue
-        if loaded.data is None:
+        if loaded.data is None or (not include_generated and is_generated(loaded.data)):
             out.append(None)
             continue
         src = SourceFile(loaded.data, key)

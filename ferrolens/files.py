@@ -121,3 +121,4 @@ def check_bytes(data: bytes, max_size: int) -> Loaded:
     except UnicodeDecodeError as exc:
         return Loaded(None, f"skipped: not valid UTF-8 (byte {exc.start + (3 if bom else 0)}: {exc.reason})")
     return Loaded(data, None, bom)
+

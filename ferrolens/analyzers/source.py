@@ -55,6 +55,25 @@ def parse_inside(data: bytes, node: Node) -> Tree:
     return parser.parse(data)
 
 
+_GENERATED_LINES = 5  # as rustfmt's `format_generated_files`: the marker in a comment of the first five lines
+
+
+def is_generated(data: bytes) -> bool:
+    """Code generator output: a comment with `@generated` in the first five lines (the marker rustfmt,
+    GitHub and Phabricator know; syn's `gen/` files carry it). Nobody edits such a file by hand: a hint
+    there cannot be acted on in place (the next generation undoes it), and `--fix` must not touch it."""
+    head = data[:4096]
+    if b"@generated" not in head:
+        return False
+    for line in head.split(b"\n", _GENERATED_LINES)[:_GENERATED_LINES]:
+        at = line.find(b"@generated")
+        if at >= 0:
+            text = line.lstrip()
+            if text.startswith((b"//", b"/*", b"*")) or b"/*" in line[:at] or b"//" in line[:at]:
+                return True
+    return False
+
+
 def decode_utf8(data: bytes) -> str:
     """Decode the text for display; lone surrogates that came in through JSON survive a round trip."""
     return data.decode("utf-8", "surrogatepass")

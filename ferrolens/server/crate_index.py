@@ -31,6 +31,7 @@ class CrateIndex:
         self.key_of = key_of  # a file's name in findings (the workspace key)
         self.on_change = on_change
         self.max_size = max_size
+        self.include_generated = False  # (the server sets both from its settings)
         self.disk: dict[str, dict[str, TypeFacts]] = {}  # manifest -> key -> facts read from disk
         self.open: dict[str, dict[str, TypeFacts]] = {}  # manifest -> key -> facts of open documents
         self.built: dict[str, CrateTypes] = {}
@@ -70,7 +71,7 @@ class CrateIndex:
         if manifest not in self.disk:
             return
         changed = False
-        for (_path, key), facts in zip(files, facts_of_paths([(str(p), k) for p, k in files], self.max_size)):
+        for (_path, key), facts in zip(files, facts_of_paths([(str(p), k) for p, k in files], self.max_size, self.include_generated)):
             old = self.disk[manifest].pop(key, None)
             if facts is not None:
                 self.disk[manifest][key] = facts
@@ -84,13 +85,13 @@ class CrateIndex:
         try:
             paths = await asyncio.to_thread(lambda: [(str(p), self.key_of(p)) for p in walk([root]) if p.suffix == ".rs"])
             if len(paths) < POOL_AT:
-                found = await asyncio.to_thread(facts_of_paths, paths, self.max_size)
+                found = await asyncio.to_thread(facts_of_paths, paths, self.max_size, self.include_generated)
             else:
                 loop = asyncio.get_running_loop()
                 workers = max(1, min(4, os.cpu_count() or 2))
                 with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                     batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
-                    results = await asyncio.gather(*(loop.run_in_executor(pool, facts_of_paths, b, self.max_size) for b in batches))
+                    results = await asyncio.gather(*(loop.run_in_executor(pool, facts_of_paths, b, self.max_size, self.include_generated) for b in batches))
                 found = [f for batch in results for f in batch]
             self.disk[manifest] = {f.path: f for f in found if f is not None}
             log.info("crate types of %s: %d files", manifest, len(self.disk[manifest]))

@@ -22,7 +22,7 @@ from ferrolens.analyzers.dry.index import CloneIndex
 from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.fix import non_overlapping
 from ferrolens.analyzers.registry import all_rules, is_assist
-from ferrolens.analyzers.source import SourceFile
+from ferrolens.analyzers.source import SourceFile, is_generated
 from ferrolens.analyzers.rules.dry.duplicate_code import findings as duplicate_code_findings
 from ferrolens.analyzers.crate_types import TypeFacts
 from ferrolens.analyzers.manifest import KIND_CONFIG, KIND_MANIFEST, MANIFEST_SCOPES, Manifest, analyze_manifest
@@ -410,6 +410,8 @@ class FerrolensServer(LanguageServer):
             doc.findings = []
         elif doc.kind != "rust":
             doc.findings = self.analyze_manifest(doc)
+        elif not self.settings.include_generated and is_generated(doc.src.data):
+            doc.findings = []  # codegen output: as `check`, no hints there (setting includeGenerated)
         else:
             try:
                 external = None
@@ -417,7 +419,7 @@ class FerrolensServer(LanguageServer):
                     path = to_fs_path(doc.uri) if doc.uri.startswith("file:") else None
                     manifest = manifest_of(Path(path).resolve()) if path else None
                     doc.manifest = str(manifest) if manifest else ""
-                    self.crate_index.max_size = self.settings.max_file_size
+                    self.crate_index.max_size, self.crate_index.include_generated = self.settings.max_file_size, self.settings.include_generated
                     external = self.crate_index.external(doc.manifest) if doc.manifest else None
                 doc.findings = self.engine.analyze(doc.src, doc.cache, self.crate_of(doc.uri), external)
                 if external is not None and doc.cache.merged is not None and doc.cache.digest != doc.facts_digest:

@@ -20,6 +20,7 @@ const SETTINGS = [
   "severity",
   "hideClippyMirrored",
   "maxFileSize",
+  "includeGenerated",
   "dryMinTokens",
   "dryMinLines",
   "dryIncludeTests",

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from tree_sitter import Node, QueryCursor
 
 from ferrolens.analyzers.dry.tokens import LITERAL, digest, drop_uses_columns, lex_columns, normalised_texts
+from ferrolens.analyzers.source import is_generated
 
 # (start, end, tokens, normalised hash, exact hash); offsets are absolute in FileUnits, item-relative in
 # the per-item cache
@@ -405,14 +406,9 @@ class FingerprintCache:
         self.items: dict[tuple[bytes, bool], tuple[list[Run], list[FnUnit]]] = {}
 
 
-def is_generated(data: bytes) -> bool:
-    """The `@generated` marker near the top of a file (codegen output: nobody edits it by hand)."""
-    return b"@generated" in data[:1024]
-
-
 def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False, cache: FingerprintCache | None = None) -> FileUnits:
     units = FileUnits(path, data)
-    if is_generated(data):
+    if is_generated(data):  # (codegen output is repetitive by construction: never a clone, even when it is checked)
         return units
     fresh: dict[tuple[bytes, bool], tuple] = {}
     old = cache.items if cache is not None else {}

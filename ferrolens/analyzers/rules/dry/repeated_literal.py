@@ -7,9 +7,10 @@ import re
 from tree_sitter import Node
 
 from ferrolens.analyzers.context import Context, fix
-from ferrolens.analyzers.dry.fingerprint import is_generated, is_test_item, is_test_path
+from ferrolens.analyzers.dry.fingerprint import is_test_item, is_test_path
 from ferrolens.analyzers.model import Edit, Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
+from ferrolens.analyzers.source import is_generated
 from ferrolens.analyzers.syntax import unused_name
 
 DOCS = """
