@@ -8,6 +8,7 @@ per item and merged, so the engine can cache item summaries like findings.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, QueryCursor
@@ -116,20 +117,29 @@ _CALLEE_QUERY = """
 
 def _loop_calls(item: Node, data: bytes) -> set[str]:
     """Names called inside loop bodies below `item`: free functions, `Type::f` paths and methods on
-    `self` (other receivers may be std types whose methods share a name with ours)."""
+    `self` (other receivers may be std types whose methods share a name with ours). One query finds
+    the loop bodies and the calls; a call counts when its name lies in an outermost loop body."""
     if not LOOP_WORD.search(data, item.start_byte, item.end_byte):
         return set()
     from ferrolens.analyzers.context import compile_query
 
+    caps = QueryCursor(compile_query(_LOOP_BODY_QUERY + _CALLEE_QUERY)).captures(item)
+    names = caps.get("f")
+    if not names:
+        return set()
+    starts: list[int] = []
+    ends: list[int] = []
+    for body in sorted(caps.get("body", ()), key=lambda n: n.start_byte):
+        if ends and body.start_byte < ends[-1]:
+            continue  # an inner loop: inside the outer one's body
+        starts.append(body.start_byte)
+        ends.append(body.end_byte)
     out: set[str] = set()
-    end = -1  # the end of the last loop body looked into (an inner loop's calls were seen with it)
-    for body in sorted(QueryCursor(compile_query(_LOOP_BODY_QUERY)).captures(item).get("body", ()), key=lambda n: n.start_byte):
-        if body.start_byte < end:
-            continue
-        end = body.end_byte
-        calls = QueryCursor(compile_query(_CALLEE_QUERY))
-        calls.set_byte_range(body.start_byte, body.end_byte)
-        out.update(_text(data, name) for name in calls.captures(body).get("f", ()))
+    for name in names:
+        at = name.start_byte
+        i = bisect_right(starts, at) - 1
+        if i >= 0 and at < ends[i]:
+            out.add(_text(data, name))
     return out
 
 
