@@ -101,8 +101,8 @@ def _pure(ctx: Context, node: Node) -> tuple[bool, int]:
 
 
 def _outermost_calls(ctx: Context, item: Node):
-    for m in ctx.matches("(call_expression) @c", item):
-        n = m["c"][0]
+    for m in ctx.matches("(call_expression) @call", item):
+        n = m["call"][0]
         parent = n.parent
         if parent is not None and parent.type in ("field_expression", "call_expression", "generic_function"):
             continue  # part of a longer chain
