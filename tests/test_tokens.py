@@ -56,3 +56,29 @@ def test_fingerprints_survive_pickling():
     back = pickle.loads(pickle.dumps(units))
     assert units.runs and units.fns
     assert back.runs == units.runs and back.fns == units.fns and back.run_base == units.run_base and back.fn_first == units.fn_first
+
+
+def test_the_parts_around_a_copy_parse_like_the_whole_file_there():
+    # duplicate_code's actions parse only the top-level items around the copies (and the `use`s)
+    from collections import namedtuple
+    from pathlib import Path
+
+    from ferrolens.analyzers.dry.fingerprint import FileUnits, fingerprint
+    from ferrolens.analyzers.source import parse, parse_parts
+
+    Span = namedtuple("Span", "start end")
+    checked = 0
+    for path in sorted((Path(__file__).parent / "fixtures").rglob("*.rs")):
+        data = path.read_bytes()
+        whole = parse(data).root_node
+        units = fingerprint(str(path), data, whole, include_tests=True)
+        again = FileUnits.from_json(str(path), data, units.to_json())  # (what the cache keeps)
+        assert (again.tops, again.uses, again.broken) == (units.tops, units.uses, whole.has_error)
+        for k in range(len(units.fns)):
+            span = Span(*units.fn_span(k))
+            part = parse_parts(data, units.parts_around([span])).root_node
+            a, b = whole.descendant_for_byte_range(span.start, span.end), part.descendant_for_byte_range(span.start, span.end)
+            assert (a.type, a.start_byte, a.end_byte, str(a)) == (b.type, b.start_byte, b.end_byte, str(b)), (path, span)
+            assert [u.start_byte for u in part.named_children if u.type == "use_declaration"] == [s for s, _ in units.uses]
+            checked += 1
+    assert checked > 100

@@ -74,6 +74,20 @@ def is_generated(data: bytes) -> bool:
     return False
 
 
+def parse_parts(data: bytes, parts: list[tuple[int, int]]) -> Tree:
+    """Parse only the byte ranges `parts` of `data` (sorted, not overlapping: whole top-level items),
+    as one text; the tree's offsets are those of `data`."""
+    parser = getattr(_local, "parts_parser", None)
+    if parser is None:
+        parser = _local.parts_parser = Parser(rust_language())
+
+    def point(offset: int) -> tuple[int, int]:
+        return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+
+    parser.included_ranges = [Range(point(a), point(b), a, b) for a, b in parts] if parts else [Range((0, 0), (0, 0), 0, 0)]
+    return parser.parse(data)
+
+
 def decode_utf8(data: bytes) -> str:
     """Decode the text for display; lone surrogates that came in through JSON survive a round trip."""
     return data.decode("utf-8", "surrogatepass")

@@ -36,7 +36,8 @@ _SUFFIX = re.compile(r"^[0-9][0-9_]*(?:\.[0-9_]+)?(?:[eE][+-]?[0-9_]+)?(i8|i16|i
 
 
 def fixes_for(index: CloneIndex, clone: Clone, tree) -> list[Fix]:
-    """`tree()` gives the file's root node (parsed only when an action is possible)."""
+    """`tree(spans)` gives a root node of the file that holds the copies `spans` of it (parsed only
+    when an action is possible)."""
     if clone.kind == "similar" or clone.unit not in ("function", "statements"):
         return []  # (a run of small items or of match arms is no statement run to extract)
     if clone.unit == "statements" and not all(index.files[c.path].data[c.end - 1 : c.end] in (b";", b"}") for c in (clone, *clone.partners)):
@@ -54,8 +55,8 @@ def fixes_for(index: CloneIndex, clone: Clone, tree) -> list[Fix]:
     data = index.files[clone.path].data
     if clone.unit == "function" and (clone.differences or min(p.start for p in same) > clone.start):
         return []  # `_delegate`'s refusals that need no tree: other work, or the first copy itself
-    root = tree()
-    if root.has_error:
+    root = tree([clone, *same])
+    if root.has_error or index.files[clone.path].broken:
         return []
     try:
         if clone.unit == "function":
@@ -181,8 +182,8 @@ def _delegate_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     _need(here is not None and there is not None and here[0] == there[0])
     _need(there[1].count("::") <= 1 or there[1].rsplit("::", 1)[0] == here[1].rsplit("::", 1)[0])
     data, odata = index.files[clone.path].data, index.files[first.path].data
-    root, oroot = tree(), parsed_tree(odata)
-    _need(not root.has_error and not oroot.has_error)
+    root, oroot = tree([clone]), parsed_tree(index.files[first.path], [first])
+    _need(not root.has_error and not oroot.has_error and not index.files[clone.path].broken and not index.files[first.path].broken)
     fn = _function_at(root, clone.start, clone.end)
     target = _function_at(oroot, first.start, first.end)
     _need(fn is not None and target is not None and target.parent is not None and target.parent.type == "source_file")
@@ -198,20 +199,24 @@ def _delegate_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     return Fix(Applicability.UNSAFE, f"make `{own}` call `{there[1]}::{name}` (its body is a copy)", (Edit(body.start_byte, body.end_byte, "{\n" + indent + "    " + call + "\n" + indent + "}"),))
 
 
-_TREES: dict[bytes, object] = {}  # the last few parsed texts of files with copies (the least recently used go)
+_TREES: dict[tuple, object] = {}  # the last few parsed parts of files with copies (the least recently used go)
 
 
-def parsed_tree(data: bytes) -> Node:
-    """The root of `data` parsed, from a small cache: the files of one clone class are asked for
-    again and again (each copy's actions read the others)."""
-    tree = _TREES.pop(data, None)
+def parsed_tree(units, spans) -> Node:
+    """A root node for the copies `spans` in the file of `units`: the top-level items they are in and
+    the file's `use` declarations, parsed as one text (an action reads nothing else of the file; a
+    whole file took 5 ms a parse). From a small cache: one clone class asks for its files again and
+    again. Whether the whole file parses is `units.broken`."""
+    parts = tuple(units.parts_around(spans))
+    key = (units.data, parts)
+    tree = _TREES.pop(key, None)
     if tree is None:
-        from ferrolens.analyzers.source import parse
+        from ferrolens.analyzers.source import parse_parts
 
         if len(_TREES) >= 16:
             _TREES.pop(next(iter(_TREES)))
-        tree = parse(data)
-    _TREES[data] = tree  # (now the most recently used)
+        tree = parse_parts(units.data, list(parts))
+    _TREES[key] = tree  # (now the most recently used)
     return tree.root_node
 
 
@@ -539,9 +544,9 @@ def _extract_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     roots: dict[str, Node] = {}
     for c in copies:
         if c.path not in roots:
-            data = index.files[c.path].data
-            roots[c.path] = tree() if c.path == clone.path else parsed_tree(data)
-            _need(not roots[c.path].has_error)
+            here = [o for o in copies if o.path == c.path]
+            roots[c.path] = tree(here) if c.path == clone.path else parsed_tree(index.files[c.path], here)
+            _need(not roots[c.path].has_error and not index.files[c.path].broken)
     runs = [_Run(index.files[c.path].data, roots[c.path], c) for c in copies]
     for a, b in zip(runs, runs[1:]):
         _need(a.path != b.path or a.end <= b.start)

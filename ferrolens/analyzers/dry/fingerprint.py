@@ -80,7 +80,7 @@ class FnUnit:
 class FileUnits:
     """A file's runs and functions, with the offset of the item each belongs to."""
 
-    __slots__ = ("path", "data", "runs", "run_base", "fns", "fn_base", "fn_first", "_newlines")
+    __slots__ = ("path", "data", "runs", "run_base", "fns", "fn_base", "fn_first", "_newlines", "tops", "uses", "broken")
 
     def __init__(self, path: str, data: bytes) -> None:
         self.path = path
@@ -91,6 +91,24 @@ class FileUnits:
         self.fn_base: list[int] = []
         self.fn_first: list[int] = []  # index of the first run of the fn's item
         self._newlines: list[int] | None = None
+        # what a refactoring action needs to parse only part of the file (extract.parsed_tree): the
+        # top-level items' (start, end), the top-level `use` declarations' and whether the file parses
+        self.tops: list[tuple[int, int]] = []
+        self.uses: list[tuple[int, int]] = []
+        self.broken = False
+
+    def parts_around(self, spans) -> list[tuple[int, int]]:
+        """The top-level items that overlap any of `spans` (objects with `start` and `end`), and every
+        top-level `use` declaration, in order: a text made of them parses like the whole file there."""
+        tops, starts = self.tops, [t[0] for t in self.tops]
+        keep = set(self.uses)
+        for sp in spans:
+            k = max(bisect_left(starts, sp.start + 1) - 1, 0)
+            while k < len(tops) and tops[k][0] < sp.end:
+                if tops[k][1] > sp.start:
+                    keep.add(tops[k])
+                k += 1
+        return sorted(keep)
 
     def add(self, base: int, runs: list[Run], fns: list[FnUnit]) -> None:
         first = len(self.runs)
@@ -143,6 +161,9 @@ class FileUnits:
         return {
             "runs": [[b, [list(s) for s in run.stmts], run.items] for b, run in zip(self.run_base, self.runs)],
             "fns": [[b, f, fn.start, fn.end, fn.ntok, fn.h, fn.exact, fn.name, fn.body, sorted(fn.stmts), fn.body_tokens] for b, f, fn in zip(self.fn_base, self.fn_first, self.fns)],
+            "tops": self.tops,
+            "uses": self.uses,
+            "broken": self.broken,
         }
 
     @classmethod
@@ -156,6 +177,9 @@ class FileUnits:
             units.fns.append(FnUnit(start, end, ntok, h, exact, name, body, frozenset(stmts), body_tokens))
             units.fn_base.append(base)
             units.fn_first.append(first)
+        units.tops = [tuple(t) for t in raw["tops"]]
+        units.uses = [tuple(t) for t in raw["uses"]]
+        units.broken = bool(raw["broken"])
         return units
 
 
@@ -408,6 +432,7 @@ class FingerprintCache:
 
 def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False, cache: FingerprintCache | None = None) -> FileUnits:
     units = FileUnits(path, data)
+    units.broken = root.has_error
     if is_generated(data):  # (codegen output is repetitive by construction: never a clone, even when it is checked)
         return units
     fresh: dict[tuple[bytes, bool], tuple] = {}
@@ -418,6 +443,10 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
     keep_all = include_tests or (b"test" not in data and b"bench" not in data)
     for child in root.named_children:
         ctype = child.type
+        if ctype not in ("line_comment", "block_comment"):
+            units.tops.append((child.start_byte, child.end_byte))
+            if ctype == "use_declaration":
+                units.uses.append((child.start_byte, child.end_byte))
         if ctype in SKIPPED_STATEMENTS or ctype == "macro_definition" or child.has_error:
             continue
         prev = child.prev_sibling

@@ -113,21 +113,24 @@ def related(clone: Clone) -> list[Related]:
 
 def findings(index: CloneIndex, path: str, root: Node | None = None, actions: bool = True) -> list[Finding]:
     """The duplicate_code findings of one indexed file (the whole index must be current). `root` is
-    the file's tree when the caller has one; otherwise the file is parsed if an action needs it.
+    the file's tree when the caller has one; otherwise the parts of the file around the copies are parsed
+    if an action needs them.
     Without `actions` (a file not open in the editor) no fix is built and nothing is parsed."""
     from ferrolens.analyzers.dry.extract import fixes_for
 
-    parsed: list[Node] = [root] if root is not None else []
+    clones = index.clones(path)
 
-    def tree() -> Node:
-        if not parsed:
-            from ferrolens.analyzers.dry.extract import parsed_tree
+    def tree(_spans) -> Node:
+        if root is not None:
+            return root
+        from ferrolens.analyzers.dry.extract import parsed_tree
 
-            parsed.append(parsed_tree(index.files[path].data))  # (shared with the partners' parses)
-        return parsed[0]
+        # the parts around every copy in this file, parsed once for all of its clones (and cached with
+        # the partners' parses)
+        return parsed_tree(index.files[path], [c for clone in clones for c in (clone, *clone.partners) if c.path == path])
 
     out = []
-    for clone in index.clones(path):
+    for clone in clones:
         fixes = fixes_for(index, clone, tree) if actions else []
         out.append(
             Finding(
