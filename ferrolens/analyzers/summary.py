@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node, QueryCursor
 
+from ferrolens.analyzers.syntax import enclosing
+
 
 @dataclass
 class FileSummary:
@@ -96,7 +98,7 @@ def _text(data: bytes, node: Node | None) -> str:
 def impl_type_name(node: Node, data: bytes) -> str | None:
     """The bare name of the type of the impl block that contains `node` (`Foo` for `impl<T> Tr for Foo<T>`)."""
     impl = _impl_of(node)
-    return _impl_type(impl, data) if impl is not None else None
+    return _impl_part(impl, "type", data) if impl is not None else None
 
 
 LOOP_WORD = re.compile(rb"\b(?:for|while|loop)\b")  # (`format!`, `before` and `loops` are no loops)
@@ -146,7 +148,7 @@ def _loop_calls(item: Node, data: bytes) -> set[str]:
 def impl_trait_name(node: Node, data: bytes) -> str | None:
     """The bare trait name of the impl block that contains `node` (`Iterator` for `impl std::iter::Iterator for X`)."""
     impl = _impl_of(node)
-    return _impl_trait(impl, data) if impl is not None else None
+    return _impl_part(impl, "trait", data) if impl is not None else None
 
 
 WATCHED_CRATES = ("tokio", "async_std", "smol", "rustc_hash", "fxhash", "ahash", "foldhash")
@@ -170,13 +172,13 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
         name = _text(data, item.child_by_field_name("name"))
         ret = _text(data, item.child_by_field_name("return_type"))
         impl = _impl_of(item)
-        owner = _impl_type(impl, data) if impl is not None else None
+        owner = _impl_part(impl, "type", data) if impl is not None else None
         mods = next((c for c in item.children if c.type == "function_modifiers"), None)
         if mods is not None and any(c.type == "const" for c in mods.children):
             parts["const_fns"] = {f"{owner}::{name}" if owner else name}
         if owner:
             parts["methods"] = {(owner, name): ret}
-            if _impl_trait(impl, data) == "Iterator":
+            if _impl_part(impl, "trait", data) == "Iterator":
                 parts["iterators"] = {owner}
         elif item.parent is not None and item.parent.type in ("source_file", "declaration_list"):
             parts["functions"] = {name: ret}
@@ -228,28 +230,17 @@ def summarize_item(item: Node, data: bytes) -> FileSummary:
 
 
 def _impl_of(node: Node) -> Node | None:
-    cur = node.parent
-    while cur is not None and cur.type != "impl_item":
-        cur = cur.parent
-    return cur
+    return enclosing(node, ("impl_item",))
 
 
-def _impl_type(impl: Node, data: bytes) -> str | None:
-    ty = impl.child_by_field_name("type")
-    if ty is None:
+def _impl_part(impl: Node, field: str, data: bytes) -> str | None:
+    """The bare name of an impl's `type` or `trait` (`Foo` for `std::x::Foo<T>`)."""
+    node = impl.child_by_field_name(field)
+    if node is None:
         return None
-    if ty.type == "generic_type":
-        ty = ty.child_by_field_name("type")
-    return _text(data, ty).rsplit("::", 1)[-1] or None
-
-
-def _impl_trait(impl: Node, data: bytes) -> str | None:
-    trait = impl.child_by_field_name("trait")
-    if trait is None:
-        return None
-    if trait.type == "generic_type":
-        trait = trait.child_by_field_name("type")
-    return _text(data, trait).rsplit("::", 1)[-1].strip() or None
+    if node.type == "generic_type":
+        node = node.child_by_field_name("type")
+    return _text(data, node).rsplit("::", 1)[-1].strip() or None
 
 
 _SIZE_OF = re.compile(r"size_of\s*::\s*<\s*([A-Za-z_][A-Za-z0-9_]*)\s*>")

@@ -10,7 +10,7 @@ from ferrolens.analyzers.context import Context
 from ferrolens.analyzers.dry.tokens import Kind, lex, lex_texts
 from ferrolens.analyzers.model import Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import subtree
+from ferrolens.analyzers.syntax import enclosing, subtree
 
 DOCS = """
 ## What it does
@@ -120,10 +120,7 @@ def _barrier(node: Node, stop: Node) -> Node | None:
 
 
 def _block(node: Node) -> Node | None:
-    p = node.parent
-    while p is not None and p.type != "block":
-        p = p.parent
-    return p
+    return enclosing(node, ("block",))
 
 
 def _written_between(ctx: Context, names: set[bytes], start: int, end: int) -> bool:
