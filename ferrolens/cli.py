@@ -155,7 +155,8 @@ class _Plan:
     def __init__(self, settings) -> None:
         from ferrolens import config
 
-        self.settings = settings  # (held: the plan is looked up by this object's identity)
+        self.settings = settings  # (held: the plan is looked up by this object's identity, then its repr)
+        self.key = repr(settings)
         self.selection = config.selection(settings)
         self.dry = any(r.name == DUPLICATE_CODE for r in self.selection.rules)
         self.crate_wide = any(r.crate_wide for r in self.selection.rules)
@@ -185,9 +186,14 @@ _PLAN: _Plan | None = None
 
 
 def _plan(settings) -> _Plan:
+    """The plan of these settings; a worker gets a new settings object with every batch (unpickled), the
+    same settings all the same: the plan and its engines are kept."""
     global _PLAN
     if _PLAN is None or _PLAN.settings is not settings:
-        _PLAN = _Plan(settings)
+        if _PLAN is not None and _PLAN.key == repr(settings):
+            _PLAN.settings = settings
+        else:
+            _PLAN = _Plan(settings)
     return _PLAN
 
 
@@ -414,14 +420,13 @@ def _units_from_json(path: Path, display: str, raw: dict):
 def _clone_setup(done: list, settings, index) -> tuple:
     """The clone index of every file's fingerprints (`index` holds those that came in during the first
     pass), the engine that finishes duplicate_code's findings, and the reports it covers."""
-    from ferrolens import config
     from ferrolens.analyzers.engine import Engine
 
     reps = [rep for rep in done if rep.units is not None]
     for rep in reps:
         if index.files.get(rep.path) is not rep.units:
             index.update(rep.units)
-    return index, Engine(config.selection(settings), workspace=index), reps
+    return index, Engine(_plan(settings).selection, workspace=index), reps
 
 
 class _Early:
