@@ -708,7 +708,7 @@ def _check_frozen(args) -> int:
             print(f"{rep.path}: {rep.problem}", file=sys.stderr)
     generated = sum(rep.generated for rep in done)
     if generated:
-        print(f"ferrolens: {generated} file{'s' if generated != 1 else ''} marked @generated not checked (setting include_generated = true checks them)", file=sys.stderr)
+        print(f"ferrolens: {generated} file{'s' if generated != 1 else ''} of generated code not checked (a marker in the first lines; setting include_generated = true checks them)", file=sys.stderr)
     if args.diff:
         sys.stdout.write("".join(r.diff for r in done))
     if args.output_format == "json":

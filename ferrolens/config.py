@@ -31,7 +31,7 @@ class Settings:
     severity: dict[str, str] = field(default_factory=dict)  # rule -> error|warning|info|hint|off
     hide_clippy_mirrored: bool = False  # hide rules that a Clippy lint already reports
     max_file_size: int = 2_000_000  # bytes; larger files are skipped with a message
-    include_generated: bool = False  # also check files marked `@generated` (codegen output; see source.is_generated)
+    include_generated: bool = False  # also check code generator output (`@generated` and the like: source.is_generated)
     debounce_ms: int = -1  # -1: adaptive (2 ms; bursts that arrive during an analysis are coalesced into the next)
     # duplicate_code: the smallest clone reported, test code, how different a renamed copy may be, and
     # how alike a near-miss function must be

@@ -263,7 +263,7 @@ def _pub_mods(path: Path) -> frozenset[str]:
 def facts_of_paths(paths: list[tuple[str, str]], max_size: int = 1 << 62, include_generated: bool = False) -> list:
     """The type facts (crate_types.TypeFacts) of files read from disk, named by `paths`' second item;
     None for a file that cannot be read, is not UTF-8, is too large or (unless `include_generated`) is
-    marked @generated, as `check` leaves it out. Runs in worker processes."""
+    generated code (source.is_generated), as `check` leaves it out. Runs in worker processes."""
     from ferrolens.analyzers.crate_types import TypeFacts
     from ferrolens.analyzers.source import SourceFile, is_generated
     from ferrolens.analyzers.summary import FileSummary

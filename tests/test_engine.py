@@ -2,6 +2,8 @@
 
 import tomllib
 
+import pytest
+
 from ferrolens.analyzers.engine import Engine, RuleSelection
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import all_rules
@@ -212,6 +214,31 @@ def test_short_items_copied_into_another_file_are_one_copy_and_accessor_idioms_a
     assert clone.unit == "items" and clone.kind == "identical"
     assert files["src/tcp.rs"][clone.start :].startswith("pub struct ReuniteError")
     assert [p.path for p in clone.partners] == ["src/unix.rs"]
+
+
+@pytest.mark.parametrize("copies, reported", [(100, True), (101, False)])
+def test_code_in_more_than_max_copies_places_is_a_pattern(copies, reported):
+    """web-sys repeats one block in 2,300 generated files: comparing every place with every other one
+    took 8 minutes and 7 GB on the Debian registry. Past MAX_COPIES places a function or a statement
+    run is a pattern and is not reported (up to it, every place is)."""
+    from ferrolens.analyzers.dry.fingerprint import fingerprint
+    from ferrolens.analyzers.dry.index import MAX_COPIES, CloneIndex
+    from ferrolens.analyzers.source import parse
+
+    assert MAX_COPIES == 100
+    body = (
+        "pub fn total(items: &[u64], factor: u64) -> u64 {{\n"
+        "    let mut sum = 0;\n    for item in items {{\n        sum += item * factor + {n};\n    }}\n"
+        "    let scaled = sum / 2 + factor;\n    println!(\"{{}}\", scaled);\n    scaled\n}}\n"
+    )
+    index = CloneIndex()
+    for k in range(copies):
+        data = body.format(n=1).encode()
+        index.update(fingerprint(f"src/m{k}.rs", data, parse(data).root_node))
+    clones = index.clones("src/m0.rs")
+    assert bool(clones) is reported
+    if reported:
+        assert len(clones[0].partners) == copies - 1
 
 
 def test_shifting_a_finding_keeps_every_field_and_moves_every_offset():

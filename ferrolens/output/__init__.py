@@ -26,7 +26,7 @@ class FileReport:
     facts: dict | None = None
     missed: list[str] = field(default_factory=list)
     uncached: bool = False  # never reused from the cache (a Cargo.toml: it depends on the sources)
-    generated: bool = False  # marked `@generated`: not checked (setting include_generated)
+    generated: bool = False  # code generator output: not checked (setting include_generated)
     first_pass: list[dict] | None = None
     second_digest: str = ""  # the crate facts the second pass saw
     second_cache: dict | None = None  # a cached second-pass result ({"digest", "findings"})  # the findings before the second pass (what the cache keeps)
