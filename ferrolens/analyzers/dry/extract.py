@@ -36,8 +36,8 @@ _SUFFIX = re.compile(r"^[0-9][0-9_]*(?:\.[0-9_]+)?(?:[eE][+-]?[0-9_]+)?(i8|i16|i
 
 
 def fixes_for(index: CloneIndex, clone: Clone, tree) -> list[Fix]:
-    """`tree(spans)` gives a root node of the file that holds the copies `spans` of it (parsed only
-    when an action is possible)."""
+    """`tree()` gives a root node of the clone's file holding every copy in it (parsed only when an
+    action is possible)."""
     if clone.kind == "similar" or clone.unit not in ("function", "statements"):
         return []  # (a run of small items or of match arms is no statement run to extract)
     if clone.unit == "statements" and not all(index.files[c.path].data[c.end - 1 : c.end] in (b";", b"}") for c in (clone, *clone.partners)):
@@ -55,8 +55,8 @@ def fixes_for(index: CloneIndex, clone: Clone, tree) -> list[Fix]:
     data = index.files[clone.path].data
     if clone.unit == "function" and (clone.differences or min(p.start for p in same) > clone.start):
         return []  # `_delegate`'s refusals that need no tree: other work, or the first copy itself
-    root = tree([clone, *same])
-    if root.has_error or index.files[clone.path].broken:
+    root = tree()
+    if not _parses(index, clone.path, root):
         return []
     try:
         if clone.unit == "function":
@@ -182,8 +182,8 @@ def _delegate_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     _need(here is not None and there is not None and here[0] == there[0])
     _need(there[1].count("::") <= 1 or there[1].rsplit("::", 1)[0] == here[1].rsplit("::", 1)[0])
     data, odata = index.files[clone.path].data, index.files[first.path].data
-    root, oroot = tree([clone]), parsed_tree(index.files[first.path], [first])
-    _need(not root.has_error and not oroot.has_error and not index.files[clone.path].broken and not index.files[first.path].broken)
+    root, oroot = tree(), parsed_tree(index.files[first.path], [first])
+    _need(_parses(index, clone.path, root) and _parses(index, first.path, oroot))
     fn = _function_at(root, clone.start, clone.end)
     target = _function_at(oroot, first.start, first.end)
     _need(fn is not None and target is not None and target.parent is not None and target.parent.type == "source_file")
@@ -218,6 +218,11 @@ def parsed_tree(units, spans) -> Node:
         tree = parse_parts(units.data, list(parts))
     _TREES[key] = tree  # (now the most recently used)
     return tree.root_node
+
+
+def _parses(index: CloneIndex, path: str, root: Node) -> bool:
+    """The file parses: the parts in `root` and (when `root` holds only parts) the whole of it."""
+    return not root.has_error and not index.files[path].broken
 
 
 # -- extract ---------------------------------------------------------------------------------------
@@ -544,9 +549,8 @@ def _extract_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
     roots: dict[str, Node] = {}
     for c in copies:
         if c.path not in roots:
-            here = [o for o in copies if o.path == c.path]
-            roots[c.path] = tree(here) if c.path == clone.path else parsed_tree(index.files[c.path], here)
-            _need(not roots[c.path].has_error and not index.files[c.path].broken)
+            roots[c.path] = tree() if c.path == clone.path else parsed_tree(index.files[c.path], [o for o in copies if o.path == c.path])
+            _need(_parses(index, c.path, roots[c.path]))
     runs = [_Run(index.files[c.path].data, roots[c.path], c) for c in copies]
     for a, b in zip(runs, runs[1:]):
         _need(a.path != b.path or a.end <= b.start)

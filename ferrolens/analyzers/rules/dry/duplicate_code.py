@@ -122,7 +122,7 @@ def findings(index: CloneIndex, path: str, root: Node | None = None, actions: bo
 
     clones = index.clones(path)
 
-    def tree(_spans) -> Node:
+    def tree() -> Node:
         if root is not None:
             return root
         from ferrolens.analyzers.dry.extract import parsed_tree
