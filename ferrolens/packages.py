@@ -68,7 +68,7 @@ def package_of(manifest: Path, overrides: dict[Path, str] | None = None) -> Pack
     for path in walk([folder], (".rs", "Cargo.toml")):
         real = real_path(path)
         rel = real.relative_to(folder)
-        if any(p in nested for p in rel.parents):
+        if nested and any(p in nested for p in rel.parents):
             continue
         if path.name == "Cargo.toml" and real != manifest:
             nested.add(rel.parent)
@@ -79,7 +79,8 @@ def package_of(manifest: Path, overrides: dict[Path, str] | None = None) -> Pack
         if text is not None:
             sources[rel.as_posix()] = text
     # a nested package's sources were taken before its Cargo.toml was seen: drop them
-    sources = {k: v for k, v in sources.items() if not any(Path(k).is_relative_to(n) for n in nested)}
+    if nested:
+        sources = {k: v for k, v in sources.items() if not any(Path(k).is_relative_to(n) for n in nested)}
     root = workspace_root(manifest)
     lock_dir = (root or manifest).parent
     lock = _text(lock_dir / "Cargo.lock")
