@@ -254,3 +254,34 @@ def test_shifting_a_finding_keeps_every_field_and_moves_every_offset():
     moved = f.shifted(5)
     fix5 = replace(fix, edits=(Edit(15, 17, "x"),))
     assert moved == replace(f, start=15, end=25, fix=fix5, alternatives=(fix5,), related=(Related(35, 45, "r"), Related(1, 2, "o", "b.rs")))
+
+
+def test_rule_queries_run_as_one_give_each_query_its_own_matches():
+    """The item queries of every rule, run as one query per item, hand each query exactly the matches
+    it finds alone, in the same order, on every item of every rule fixture."""
+    from pathlib import Path
+
+    from tree_sitter import QueryCursor
+
+    from ferrolens.analyzers.context import ItemQueries, compile_query
+    from ferrolens.analyzers.engine import iter_items
+
+    shared = ItemQueries(q for r in all_rules().values() for q in r.queries)
+    assert len(shared.sources) >= 10
+
+    def shape(matches):
+        return [sorted((name, [(n.start_byte, n.end_byte, n.type) for n in nodes]) for name, nodes in caps.items()) for caps in matches]
+
+    compared = found = 0
+    for path in sorted(Path(__file__).parent.joinpath("fixtures").rglob("*.rs")):
+        src = SourceFile(path.read_bytes(), str(path))
+        for item, _ in iter_items(src.root, src.data):
+            together = shared.run(item)
+            for k, query in enumerate(shared.sources):
+                cursor = QueryCursor(compile_query(query))
+                cursor.set_byte_range(item.start_byte, item.end_byte)
+                alone = [caps for _, caps in cursor.matches(item)]
+                assert shape(together[k]) == shape(alone), (path.name, item.start_point, query)
+                compared += 1
+                found += len(alone)
+    assert compared > 1000 and found > 100

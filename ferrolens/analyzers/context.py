@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 from typing import Iterable
 
 from tree_sitter import Node, Query, QueryCursor
@@ -17,10 +19,47 @@ def compile_query(source: str) -> Query:
     return Query(rust_language(), source)
 
 
+# queries several rules run on items
+CALLS = "(call_expression) @call"
+ASSIGNED_CALLS = "(assignment_expression left: (_) @left right: (call_expression) @right) @assign"
+
+
+class ItemQueries:
+    """Rules' queries over one item run as one tree-sitter query, each query given the matches of its
+    own patterns, in their order, as if it ran alone (the same matches for all 8,111 queries of the
+    corpus' items). A query's cost is mostly its walk over the item's nodes, whatever its patterns:
+    on 180k lines, the items two or more rules query took 0.5 s with a query each and 0.25 s with one
+    for all; the items one rule queries, 0.10 s against 0.15 s; and the 15 queries compile in 19 ms
+    as one, 70 ms apart (in every process). Callgrind, a check of 23k lines: 6.4% fewer instructions."""
+
+    __slots__ = ("sources", "index", "_query", "_owner")
+
+    def __init__(self, sources: Iterable[str]) -> None:
+        self.sources = tuple(dict.fromkeys(sources))
+        self.index = {q: i for i, q in enumerate(self.sources)}
+        self._query: Query | None = None
+        self._owner: list[int] = []  # pattern index -> index of the query it comes from
+
+    def run(self, node: Node) -> list[list[dict[str, list[Node]]]]:
+        """The matches within `node` of each query, by index."""
+        if self._query is None:
+            self._query = compile_query("\n".join(self.sources))
+            # (the patterns' places in the joined text say which query each comes from)
+            ends = list(accumulate(len(q.encode()) + 1 for q in self.sources))
+            self._owner = [bisect_right(ends, self._query.start_byte_for_pattern(p)) for p in range(self._query.pattern_count)]
+        cursor = QueryCursor(self._query)
+        cursor.set_byte_range(node.start_byte, node.end_byte)
+        out: list[list[dict[str, list[Node]]]] = [[] for _ in self.sources]
+        owner = self._owner
+        for pattern, caps in cursor.matches(node):
+            out[owner[pattern]].append(caps)
+        return out
+
+
 class Context:
     """Handed to a rule's check. `rule` is set by the engine before each call."""
 
-    __slots__ = ("src", "rule", "_summary_fn", "_summary", "used_summary", "workspace", "fingerprints", "crate", "explicit")
+    __slots__ = ("src", "rule", "_summary_fn", "_summary", "used_summary", "workspace", "fingerprints", "crate", "explicit", "item", "_shared", "_item_matches")
 
     def __init__(self, src: SourceFile, summary_fn=None, workspace=None, fingerprints=None, crate=None, explicit=frozenset()) -> None:
         self.src = src
@@ -36,6 +75,15 @@ class Context:
         # the parts of the file summary (other items' declarations) the rules read while checking the
         # current item: its cached findings are redone only when one of those parts changes
         self.used_summary: set[str] = set()
+        # the item being checked, and the rules' queries run on it at once (`ItemQueries`), if any
+        self.item: Node | None = None
+        self._shared: ItemQueries | None = None
+        self._item_matches: list | None = None
+
+    def begin_item(self, item: Node, shared: "ItemQueries | None") -> None:
+        """The engine starts on `item`; `shared`: the rules' queries to run on it as one, once a rule
+        asks for one of them."""
+        self.item, self._shared, self._item_matches = item, shared, None
 
     @property
     def summary(self) -> "_Recorder":
@@ -51,6 +99,13 @@ class Context:
 
     def matches(self, query: str, node: Node) -> list[dict[str, list[Node]]]:
         """Matches of `query` (tree-sitter query source) within `node`, in document order."""
+        shared = self._shared
+        if shared is not None and node == self.item:
+            k = shared.index.get(query)
+            if k is not None:
+                if self._item_matches is None:
+                    self._item_matches = shared.run(node)
+                return list(self._item_matches[k])
         cursor = QueryCursor(compile_query(query))
         cursor.set_byte_range(node.start_byte, node.end_byte)
         out = []

@@ -23,7 +23,7 @@ from typing import Callable
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context
+from ferrolens.analyzers.context import Context, ItemQueries
 from ferrolens.analyzers.dry.fingerprint import FingerprintCache
 from ferrolens.analyzers.dry.index import CloneIndex, DryOptions
 from ferrolens.analyzers.model import CrateInfo, Finding, Severity
@@ -137,6 +137,7 @@ class Engine:
             (r, r.node_types, re.compile(b"|".join(map(re.escape, r.needles))).search if r.needles else None) for r in self._item_rules
         ]
         self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
+        self._item_queries = ItemQueries(q for r in self._item_rules for q in r.queries)
 
     # -- public ------------------------------------------------------------------------------------
     def analyze(self, src: SourceFile, cache: ItemCache | None = None, crate: CrateInfo | None = None, external=None) -> list[Finding]:
@@ -280,6 +281,7 @@ class Engine:
         text = ctx.src.data[item.start_byte : item.end_byte]
         kind = item.type
         loops = None  # whether the item has a loop, once a rule asks
+        ctx.begin_item(item, self._item_queries)
         for rule, types, find in self._item_plan:
             if types and kind not in types:
                 continue

@@ -51,6 +51,9 @@ class Rule:
     # byte strings of which at least one must occur in an item's text for the rule to look at it (a
     # cheap filter before any query runs); empty = every item
     needles: tuple[bytes, ...] = ()
+    # the tree-sitter queries the rule runs on a whole item (`ctx.matches(query, item)`): the engine
+    # runs those of every rule checking an item as one query, one walk of the item's nodes
+    queries: tuple[str, ...] = ()
     # flags only code inside a loop: an item without the word `for`, `while` or `loop` is skipped
     in_loops: bool = False
     # an assist: its findings are never shown as diagnostics nor reported by `check`; the editor offers

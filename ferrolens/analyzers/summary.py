@@ -101,7 +101,10 @@ def impl_type_name(node: Node, data: bytes) -> str | None:
     return _impl_part(impl, "type", data) if impl is not None else None
 
 
-LOOP_WORD = re.compile(rb"\b(?:for|while|loop)\b")  # (`format!`, `before` and `loops` are no loops)
+# the words `for`, `while` and `loop` (`format!`, `before` and `loops` are no loops); the `\b` before each
+# is a look back after its first letter: a pattern that starts with `\b` is tried at every position,
+# one that starts with a letter is not (a third faster)
+LOOP_WORD = re.compile(rb"(?:f(?<!\wf)or|w(?<!\ww)hile|l(?<!\wl)oop)\b")
 
 
 _LOOP_BODY_QUERY = """

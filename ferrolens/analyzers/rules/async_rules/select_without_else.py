@@ -60,6 +60,9 @@ class Branch:
     block: bool  # the handler is a `{ .. }` block (no comma needed after it)
 
 
+QUERY = "(macro_invocation macro: (_) @name (token_tree) @tt) @mac"
+
+
 def branches(tt: Node) -> list[Branch] | None:
     """The branches of a `select!` token tree, or None when it does not read as one."""
     toks = [t for t in tt.children[1:-1] if t.type not in ("line_comment", "block_comment")]
@@ -122,7 +125,7 @@ def _in_loop(node: Node) -> bool:
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(macro_invocation macro: (_) @name (token_tree) @tt) @mac", item):
+    for m in ctx.matches(QUERY, item):
         name = ctx.text(m["name"][0])
         if not name.endswith("select") or resolve_path(ctx.summary.imports, name) != "tokio::select":
             continue
@@ -157,4 +160,5 @@ RULE = Rule(
     source="https://ryhl.io/blog/actors-with-tokio/",
     needles=(b"select!",),
     in_loops=True,
+    queries=(QUERY,),
 )

@@ -57,13 +57,16 @@ SPAWNS = {"tokio::spawn", "tokio::task::spawn", "tokio::task::spawn_local"}
 _LOOP = re.compile(r"\bself\s*\.\s*(?:run\s*\(|[A-Za-z_][A-Za-z0-9_]*\s*\.\s*recv\s*\()")
 
 
+QUERY = "(call_expression arguments: (arguments) @args) @call"
+
+
 def _takes_self(fn: Node) -> bool:
     params = fn.child_by_field_name("parameters")
     return params is not None and any(c.type == "self_parameter" for c in params.named_children)
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(call_expression arguments: (arguments) @args) @call", item):
+    for m in ctx.matches(QUERY, item):
         call = m["call"][0]
         written = call_path(call)
         if not written.endswith(("spawn", "spawn_local")) or resolve_path(ctx.summary.imports, written) not in SPAWNS:
@@ -97,4 +100,5 @@ RULE = Rule(
     source="https://ryhl.io/blog/actors-with-tokio/",
     needles=(b"spawn",),
     node_types=frozenset({"function_item"}),
+    queries=(QUERY,),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix
+from ferrolens.analyzers.context import CALLS, Context, fix
 from ferrolens.analyzers.model import Edit, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import resolve_path
@@ -56,7 +56,7 @@ CHANNELS = {
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(call_expression) @call", item):
+    for m in ctx.matches(CALLS, item):
         call = m["call"][0]
         written = call_path(call)
         if not written.endswith(("unbounded_channel", "unbounded")):
@@ -97,4 +97,5 @@ RULE = Rule(
     fix=FixKind.UNSAFE,
     source="https://ryhl.io/blog/actors-with-tokio/",
     needles=(b"unbounded",),
+    queries=(CALLS,),
 )

@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context
+from ferrolens.analyzers.context import CALLS, Context
 from ferrolens.analyzers.dry.tokens import Kind, lex, lex_texts
 from ferrolens.analyzers.model import Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
@@ -101,7 +101,7 @@ def _pure(ctx: Context, node: Node) -> tuple[bool, int]:
 
 
 def _outermost_calls(ctx: Context, item: Node):
-    for m in ctx.matches("(call_expression) @call", item):
+    for m in ctx.matches(CALLS, item):
         n = m["call"][0]
         parent = n.parent
         if parent is not None and parent.type in ("field_expression", "call_expression", "generic_function"):
@@ -190,4 +190,5 @@ RULE = Rule(
     fix=FixKind.NONE,
     source="The DRY mandate (shared/reference, line 1)",
     node_types=frozenset({"function_item"}),
+    queries=(CALLS,),
 )

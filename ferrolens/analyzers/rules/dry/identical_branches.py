@@ -60,6 +60,9 @@ SIMPLE = {
 IMPURE = {"call_expression", "macro_invocation", "assignment_expression", "compound_assignment_expr", "try_expression", "await_expression"}
 
 
+QUERY = "(if_expression) @if (match_expression) @match"
+
+
 def _tokens(ctx: Context, node: Node) -> list[bytes]:
     return lex_texts(ctx.src.data, node.start_byte, node.end_byte)
 
@@ -207,7 +210,7 @@ def _check_match(ctx: Context, node: Node):
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(if_expression) @if (match_expression) @match", item):
+    for m in ctx.matches(QUERY, item):
         if "if" in m:
             node = m["if"][0]
             if not node.has_error:
@@ -228,4 +231,5 @@ RULE = Rule(
     clippy="match_same_arms",
     source="The DRY mandate (shared/reference, line 1)",
     needles=(b"else", b"match"),
+    queries=(QUERY,),
 )

@@ -246,4 +246,5 @@ RULE = Rule(
     own_loops=1,
     needles=(b"new(", b"vec!", b"with_capacity"),
     in_loops=True,
+    queries=(QUERY,),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix, replace_node
+from ferrolens.analyzers.context import CALLS, Context, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import descendants, is_method, unparen
 
@@ -53,7 +53,7 @@ def _collected(node: Node, need_turbofish: bool):
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(call_expression) @call", item):
+    for m in ctx.matches(CALLS, item):
         call = m["call"][0]
         mc = is_method(call, "append", "extend", "extend_from_slice")
         if mc is None or len(mc.args) != 1:
@@ -96,4 +96,5 @@ RULE = Rule(
     fix=FixKind.ALWAYS,
     source="https://nnethercote.github.io/perf-book/iterators.html#collect-and-extend",
     needles=(b"collect",),
+    queries=(CALLS,),
 )

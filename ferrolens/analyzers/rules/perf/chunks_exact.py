@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix, replace_node
+from ferrolens.analyzers.context import CALLS, Context, fix, replace_node
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import enclosing_function, identifiers, is_method, method_call, unparen
@@ -124,7 +124,7 @@ def _indexes_chunk(ctx: Context, call: Node) -> bool:
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(call_expression) @call", item):
+    for m in ctx.matches(CALLS, item):
         call = m["call"][0]
         mc = is_method(call, *METHODS)
         if mc is None or len(mc.args) != 1:
@@ -169,4 +169,5 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     source="https://nnethercote.github.io/perf-book/bounds-checks.html",
     needles=(b"chunks",),
+    queries=(CALLS,),
 )

@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix, replace_node
+from ferrolens.analyzers.context import ASSIGNED_CALLS, Context, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import descendants, enclosing_function, is_method, unparen
 from ferrolens.analyzers.types import find_binding, value_type
@@ -112,7 +112,7 @@ def _holds_value(ctx: Context, target: Node, root: Node, assign: Node) -> bool:
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(assignment_expression left: (_) @left right: (call_expression) @right) @assign", item):
+    for m in ctx.matches(ASSIGNED_CALLS, item):
         assign, left, right = m["assign"][0], m["left"][0], m["right"][0]
         mc = is_method(right, *METHODS)
         if mc is None or mc.args or mc.turbofish is not None:
@@ -167,4 +167,5 @@ RULE = Rule(
     clippy="assigning_clones",
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#clone",
     needles=(b".clone()", b".to_owned()", b".to_string()"),
+    queries=(ASSIGNED_CALLS,),
 )

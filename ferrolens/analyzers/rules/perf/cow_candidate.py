@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context
+from ferrolens.analyzers.context import CALLS, Context
 from ferrolens.analyzers.model import Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import is_method, macro_name, path_last, unparen
@@ -69,7 +69,7 @@ def check(ctx: Context, item: Node):
     if item.type != "function_item":
         return
     pushes: dict[str, dict[str, list[Node]]] = {}
-    for m in ctx.matches("(call_expression) @call", item):
+    for m in ctx.matches(CALLS, item):
         mc = is_method(m["call"][0], "push")
         if mc is None or len(mc.args) != 1:
             continue
@@ -103,4 +103,5 @@ RULE = Rule(
     node_types=frozenset({"function_item"}),
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#cow",
     needles=(b"format!",),
+    queries=(CALLS,),
 )

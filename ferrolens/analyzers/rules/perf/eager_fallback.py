@@ -215,4 +215,5 @@ RULE = Rule(
     clippy="or_fun_call",
     source="https://nnethercote.github.io/perf-book/standard-library-types.html#option-and-result",
     needles=(b"or(", b"or_insert("),
+    queries=(QUERY,),
 )

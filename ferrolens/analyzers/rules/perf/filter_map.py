@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix
+from ferrolens.analyzers.context import CALLS, Context, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import descendants, is_method, macro_name, method_call, unparen
@@ -180,7 +180,7 @@ def _diverges(ctx: Context, node: Node | None) -> bool:
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(call_expression) @call", item):
+    for m in ctx.matches(CALLS, item):
         call = m["call"][0]
         mapped = is_method(call, "map")
         if mapped is None or len(mapped.args) != 1:
@@ -253,4 +253,5 @@ RULE = Rule(
     clippy="option_filter_map",
     source="https://nnethercote.github.io/perf-book/iterators.html#filter_map-and-flat_map",
     needles=(b"filter",),
+    queries=(CALLS,),
 )

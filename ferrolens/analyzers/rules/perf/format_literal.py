@@ -44,6 +44,9 @@ _PLACEHOLDER = re.compile(r"^\{\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*)?\}$")
 STRINGY = {"str", "String"}
 
 
+FORMAT_CALLS = "(macro_invocation macro: (identifier) @m (#eq? @m \"format\")) @call"
+
+
 def _literal(node: Node) -> bool:
     return node.type in ("string_literal", "raw_string_literal")
 
@@ -61,7 +64,7 @@ def _unterminated_statement(node: Node) -> bool:
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(macro_invocation macro: (identifier) @m (#eq? @m \"format\")) @call", item):
+    for m in ctx.matches(FORMAT_CALLS, item):
         call = m["call"][0]
         tt = call.named_children[-1] if call.named_children else None
         if tt is None or tt.type != "token_tree":
@@ -113,4 +116,5 @@ RULE = Rule(
     clippy="useless_format",
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#strings",
     needles=(b"format!",),
+    queries=(FORMAT_CALLS,),
 )

@@ -60,6 +60,9 @@ FORMAT_MACROS = {
 }
 
 
+QUERY = "(for_expression pattern: (identifier) @i body: (block) @body) @loop"
+
+
 def _range_target(ctx: Context, loop: Node) -> tuple[Node, Node | None] | None:
     """(v, the `let n = v.len()` it came through, if any) for `0..v.len()` / `0..n`."""
     rng = loop.child_by_field_name("value")
@@ -169,7 +172,7 @@ def _other_mentions(ctx: Context, body: Node, v: Node, covered: list[tuple[int, 
 
 def check(ctx: Context, item: Node):
     data = ctx.src.data
-    for m in ctx.matches("(for_expression pattern: (identifier) @i body: (block) @body) @loop", item):
+    for m in ctx.matches(QUERY, item):
         loop, body = m["loop"][0], m["body"][0]
         i = ctx.text(m["i"][0])
         target = _range_target(ctx, loop)
@@ -278,4 +281,5 @@ RULE = Rule(
     source="https://nnethercote.github.io/perf-book/bounds-checks.html",
     needles=(b"len()",),
     in_loops=True,
+    queries=(QUERY,),
 )

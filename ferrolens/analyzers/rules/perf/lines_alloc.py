@@ -61,6 +61,9 @@ READ_MACROS = {"println", "print", "eprintln", "eprint", "format", "write", "wri
 BUFFERED_HINTS = ("BufReader", "stdin", "lock()", "BufRead", "Cursor")
 
 
+QUERY = "(for_expression pattern: (identifier) @name value: (call_expression) @value body: (block) @body) @loop"
+
+
 def _unwrapping(ctx: Context, stmt: Node, name: str) -> tuple[str, Node] | None:
     """The error handling of `let line = line?;` / `.unwrap()` / `.expect(..)` as a suffix text."""
     if stmt.type != "let_declaration" or ctx.text(stmt.child_by_field_name("pattern")) != name:
@@ -106,7 +109,7 @@ def _reads_only(ctx: Context, body: Node, name: str, after: int) -> bool:
 
 def check(ctx: Context, item: Node):
     data = ctx.src.data
-    for m in ctx.matches("(for_expression pattern: (identifier) @name value: (call_expression) @value body: (block) @body) @loop", item):
+    for m in ctx.matches(QUERY, item):
         loop, body, name = m["loop"][0], m["body"][0], ctx.text(m["name"][0])
         mc = is_method(m["value"][0], "lines")
         if mc is None or mc.args:
@@ -165,4 +168,5 @@ RULE = Rule(
     source="https://nnethercote.github.io/perf-book/io.html#reading-lines-from-a-file",
     needles=(b"lines()",),
     in_loops=True,
+    queries=(QUERY,),
 )

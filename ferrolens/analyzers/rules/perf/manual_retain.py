@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix, replace_node
+from ferrolens.analyzers.context import ASSIGNED_CALLS, Context, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import method_chain, same_expr, unparen
 from ferrolens.analyzers.types import value_type
@@ -41,7 +41,7 @@ RETAINERS = {"Vec", "VecDeque", "HashSet", "BTreeSet"}
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(assignment_expression left: (_) @left right: (call_expression) @right) @assign", item):
+    for m in ctx.matches(ASSIGNED_CALLS, item):
         assign, left, right = m["assign"][0], m["left"][0], m["right"][0]
         chain = method_chain(right)
         names = [c.name for c in chain]
@@ -93,4 +93,5 @@ RULE = Rule(
     clippy="manual_retain",
     source="https://nnethercote.github.io/perf-book/iterators.html",
     needles=(b"filter",),
+    queries=(ASSIGNED_CALLS,),
 )

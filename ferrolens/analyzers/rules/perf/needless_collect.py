@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, delete_statement, fix, replace_node
+from ferrolens.analyzers.context import CALLS, Context, delete_statement, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import descendants, enclosing_function, identifiers, is_method, is_pure, method_call, unparen
 from ferrolens.analyzers.types import annotation_type, find_binding
@@ -44,6 +44,9 @@ handles before joining them is the classic case where collecting first is the po
 SEQUENCES = {"Vec", "VecDeque", "LinkedList", "BinaryHeap"}
 ANY_COLLECTION = SEQUENCES | {"HashSet", "BTreeSet", "HashMap", "BTreeMap", "String"}
 SETS = SEQUENCES | {"HashSet", "BTreeSet"}
+
+
+LETS = "(let_declaration pattern: (identifier) @name value: (_) @value) @let"
 
 
 def _collect(ctx: Context, node: Node, annotation: str | None = None) -> tuple[Node, str] | None:
@@ -98,7 +101,7 @@ def _statement_of(node: Node, block: Node) -> Node | None:
 def check(ctx: Context, item: Node):
     data = ctx.src.data
     # 1. the same expression: it.collect::<Vec<_>>().len()
-    for m in ctx.matches("(call_expression) @call", item):
+    for m in ctx.matches(CALLS, item):
         call = m["call"][0]
         found = _collect(ctx, call)
         if found is None:
@@ -114,7 +117,7 @@ def check(ctx: Context, item: Node):
             fix=fix(f"Use `{new[len(ctx.text(iterator)) + 1 :]}` on the iterator", replace_node(node, new), safe=safe),
         )
     # 2. a local used once, in the next statement
-    for m in ctx.matches("(let_declaration pattern: (identifier) @name value: (_) @value) @let", item):
+    for m in ctx.matches(LETS, item):
         let, name_node, value = m["let"][0], m["name"][0], m["value"][0]
         annotation = ctx.text(let.child_by_field_name("type")) or None
         found = _collect(ctx, value, annotation)
@@ -169,4 +172,5 @@ RULE = Rule(
     clippy="needless_collect",
     source="https://nnethercote.github.io/perf-book/iterators.html#collect-and-extend",
     needles=(b"collect",),
+    queries=(CALLS, LETS),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, delete_statement, fix
+from ferrolens.analyzers.context import CALLS, Context, delete_statement, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import LOOPS, descendants, element_name, enclosing_function, identifiers, is_method, method_chain, same_expr, unparen
@@ -184,7 +184,7 @@ def _walks(ctx: Context, loop: Node, v: Node, index: Node) -> bool:
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches("(call_expression) @call", item):
+    for m in ctx.matches(CALLS, item):
         call = m["call"][0]
         mc = is_method(call, "remove")
         if mc is None or len(mc.args) != 1 or unparen(mc.args[0]).type == "reference_expression":
@@ -231,4 +231,5 @@ RULE = Rule(
     own_loops=1,
     needles=(b"remove(",),
     in_loops=True,
+    queries=(CALLS,),
 )

@@ -146,4 +146,5 @@ RULE = Rule(
     clippy="slow_vector_initialization",
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#vec",
     needles=(b"Vec::",),
+    queries=(QUERY,),
 )
