@@ -257,17 +257,19 @@ def test_shifting_a_finding_keeps_every_field_and_moves_every_offset():
 
 
 def test_rule_queries_run_as_one_give_each_query_its_own_matches():
-    """The item queries of every rule, run as one query per item, hand each query exactly the matches
-    it finds alone, in the same order, on every item of every rule fixture."""
+    """The item queries of every rule and the summaries' loop calls, run as one query per item, hand
+    each query exactly the matches it finds alone, in the same order, on every item of every rule
+    fixture."""
     from pathlib import Path
 
     from tree_sitter import QueryCursor
 
-    from ferrolens.analyzers.context import ItemQueries, compile_query
+    from ferrolens.analyzers.context import compile_query
     from ferrolens.analyzers.engine import iter_items
+    from ferrolens.analyzers.summary import LOOP_CALLS
 
-    shared = ItemQueries(q for r in all_rules().values() for q in r.queries)
-    assert len(shared.sources) >= 10
+    shared = Engine(RuleSelection(tuple(all_rules().values())))._item_queries
+    assert len(shared.sources) >= 10 and LOOP_CALLS in shared.sources
 
     def shape(matches):
         return [sorted((name, [(n.start_byte, n.end_byte, n.type) for n in nodes]) for name, nodes in caps.items()) for caps in matches]

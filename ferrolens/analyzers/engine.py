@@ -23,13 +23,13 @@ from typing import Callable
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, ItemQueries
+from ferrolens.analyzers.context import Context, ItemQueries, ItemRuns
 from ferrolens.analyzers.dry.fingerprint import FingerprintCache
 from ferrolens.analyzers.dry.index import CloneIndex, DryOptions
 from ferrolens.analyzers.model import CrateInfo, Finding, Severity
 from ferrolens.analyzers.registry import Rule, all_rules
 from ferrolens.analyzers.source import CHANGED, EDIT, SourceFile
-from ferrolens.analyzers.summary import LOOP_WORD, FileSummary, summarize_item, summarize_use
+from ferrolens.analyzers.summary import LOOP_CALLS, LOOP_WORD, FileSummary, summarize_item, summarize_use
 
 ITEM_KINDS = {
     "function_item", "impl_item", "trait_item", "mod_item", "struct_item", "enum_item", "union_item",
@@ -137,7 +137,8 @@ class Engine:
             (r, r.node_types, re.compile(b"|".join(map(re.escape, r.needles))).search if r.needles else None) for r in self._item_rules
         ]
         self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
-        self._item_queries = ItemQueries(q for r in self._item_rules for q in r.queries)
+        # the item queries of the rules and of the summaries' loop calls, run as one on an item
+        self._item_queries = ItemQueries((LOOP_CALLS, *(q for r in self._item_rules for q in r.queries)))
 
     # -- public ------------------------------------------------------------------------------------
     def analyze(self, src: SourceFile, cache: ItemCache | None = None, crate: CrateInfo | None = None, external=None) -> list[Finding]:
@@ -165,7 +166,8 @@ class Engine:
     def _analyze_items(self, src: SourceFile, cache: ItemCache, crate: CrateInfo | None, external) -> list[Finding]:
         data, root = src.data, src.root
         broken_before = cache.broken
-        new_groups, fresh, dropped = _walk(src, cache)
+        runs = ItemRuns(self._item_queries)
+        new_groups, fresh, dropped = _walk(src, cache, runs)
         # the summaries: items that came in add theirs, items that went take theirs away
         summaries, refs = cache.summaries, cache.refs
         added, removed = [], []
@@ -221,7 +223,7 @@ class Engine:
                 if stale(res):
                     ctx.used_summary.clear()
                     start = node.start_byte
-                    found = [f.shifted(-start) for f in self._check_item(ctx, node)]
+                    found = [f.shifted(-start) for f in self._check_item(ctx, node, runs)]
                     # only items whose rules read a part of the summary are redone when that part
                     # changes (a renamed fn, a new field, a const's value)
                     res = (found, tuple((p, summary.part_digest(p)) for p in sorted(ctx.used_summary)))
@@ -276,12 +278,12 @@ class Engine:
         return result
 
     # -- internals ---------------------------------------------------------------------------------
-    def _check_item(self, ctx: Context, item: Node) -> list[Finding]:
+    def _check_item(self, ctx: Context, item: Node, runs: ItemRuns) -> list[Finding]:
         out: list[Finding] = []
         text = ctx.src.data[item.start_byte : item.end_byte]
         kind = item.type
         loops = None  # whether the item has a loop, once a rule asks
-        ctx.begin_item(item, self._item_queries)
+        ctx.begin_item(item, runs)
         for rule, types, find in self._item_plan:
             if types and kind not in types:
                 continue
@@ -415,7 +417,7 @@ def _growth(span) -> int:
     return span[3] - span[2] - span[1] + span[0]
 
 
-def _walk(src: SourceFile, cache: ItemCache) -> tuple[list["_Group"], dict[int, list[Node]], list["_Group"]]:
+def _walk(src: SourceFile, cache: ItemCache, item_runs: ItemRuns) -> tuple[list["_Group"], dict[int, list[Node]], list["_Group"]]:
     """Bring `cache.groups` up to date with the tree, walking only the top-level children in the text
     changed since the last run. Returns the groups that came in (walked, or a known impl/trait/mod met
     again), the item nodes of the walked ones by id, and the groups that went."""
@@ -465,7 +467,7 @@ def _walk(src: SourceFile, cache: ItemCache) -> tuple[list["_Group"], dict[int, 
                 raise _Moved
             children.append(child)
             child = child.next_sibling
-        _walk_children(children, data, cache, groups, group_starts, new_groups, fresh)
+        _walk_children(children, data, cache, groups, group_starts, new_groups, fresh, item_runs)
     groups.extend(old[kept:])
     group_starts.extend([s + after for s in starts[kept:]] if after else starts[kept:])
     cache.groups, cache.starts = groups, group_starts
@@ -474,14 +476,15 @@ def _walk(src: SourceFile, cache: ItemCache) -> tuple[list["_Group"], dict[int, 
     return new_groups, fresh, dropped
 
 
-def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: list, group_starts: list, new_groups: list, fresh: dict) -> None:
+def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: list, group_starts: list, new_groups: list, fresh: dict, runs: ItemRuns) -> None:
     """Groups for top-level children, appended to `groups` (and `new_groups`); `fresh` gets the item
-    nodes of the groups made anew."""
+    nodes of the groups made anew. An item's summary runs its loop-call query through `runs`, with
+    the rules' queries: the rules then find their matches there."""
     summaries = cache.summaries
 
     def summary(key: tuple, node: Node, make) -> FileSummary:
         s = summaries.get(key)
-        return s if s is not None else make(node, data)
+        return s if s is not None else make(node, data, runs) if make is summarize_item else make(node, data)
 
     def add(g: _Group, start: int) -> None:
         new_groups.append(g)

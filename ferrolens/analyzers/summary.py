@@ -118,23 +118,30 @@ _CALLEE_QUERY = """
 (call_expression function: (generic_function function: (identifier) @f))
 (call_expression function: (field_expression value: (self) field: (field_identifier) @f))
 """
+LOOP_CALLS = _LOOP_BODY_QUERY + _CALLEE_QUERY  # (the engine runs it with the rules' queries: `runs`)
 
 
-def _loop_calls(item: Node, data: bytes) -> set[str]:
+def _loop_calls(item: Node, data: bytes, runs=None) -> set[str]:
     """Names called inside loop bodies below `item`: free functions, `Type::f` paths and methods on
     `self` (other receivers may be std types whose methods share a name with ours). One query finds
-    the loop bodies and the calls; a call counts when its name lies in an outermost loop body."""
+    the loop bodies and the calls (`runs`, context.ItemRuns: with the rules' queries, when one of
+    them); a call counts when its name lies in an outermost loop body."""
     if not LOOP_WORD.search(data, item.start_byte, item.end_byte):
         return set()
-    from ferrolens.analyzers.context import compile_query
+    if runs is not None and LOOP_CALLS in runs.shared.index:
+        found = runs.matches(LOOP_CALLS, item)
+        names = [m["f"][0] for m in found if "f" in m]
+        bodies = [m["body"][0] for m in found if "body" in m]
+    else:
+        from ferrolens.analyzers.context import compile_query
 
-    caps = QueryCursor(compile_query(_LOOP_BODY_QUERY + _CALLEE_QUERY)).captures(item)
-    names = caps.get("f")
+        caps = QueryCursor(compile_query(LOOP_CALLS)).captures(item)
+        names, bodies = caps.get("f"), caps.get("body", ())
     if not names:
         return set()
     starts: list[int] = []
     ends: list[int] = []
-    for body in sorted(caps.get("body", ()), key=lambda n: n.start_byte):
+    for body in sorted(bodies, key=lambda n: n.start_byte):
         if ends and body.start_byte < ends[-1]:
             continue  # an inner loop: inside the outer one's body
         starts.append(body.start_byte)
@@ -166,10 +173,10 @@ def _crates_named(data: bytes, node: Node) -> set[str]:
     return {m.decode() for m in _CRATE_PATH.findall(data, start, end)} if data.find(b"::", start, end) >= 0 else set()
 
 
-def summarize_item(item: Node, data: bytes) -> FileSummary:
+def summarize_item(item: Node, data: bytes, runs=None) -> FileSummary:
     """One item's declarations. Built straight into a summary whose empty parts are the shared empty
-    objects (most parts of most items are empty: 11k items on 180k lines)."""
-    parts: dict = {"crates": _crates_named(data, item) or _NO_SET, "loop_calls": _loop_calls(item, data) or _NO_SET}
+    objects (most parts of most items are empty: 11k items on 180k lines). `runs`: see `_loop_calls`."""
+    parts: dict = {"crates": _crates_named(data, item) or _NO_SET, "loop_calls": _loop_calls(item, data, runs) or _NO_SET}
     kind = item.type
     if kind == "function_item":
         name = _text(data, item.child_by_field_name("name"))
