@@ -268,7 +268,7 @@ def test_rule_queries_run_as_one_give_each_query_its_own_matches():
     from ferrolens.analyzers.engine import iter_items
     from ferrolens.analyzers.summary import LOOP_CALLS
 
-    shared = Engine(RuleSelection(tuple(all_rules().values())))._item_queries
+    shared = Engine(RuleSelection(tuple(all_rules().values())))._item_queries.ready()
     assert len(shared.sources) >= 10 and LOOP_CALLS in shared.sources
 
     def shape(matches):
@@ -287,3 +287,20 @@ def test_rule_queries_run_as_one_give_each_query_its_own_matches():
                 compared += 1
                 found += len(alone)
     assert compared > 1000 and found > 100
+
+
+def test_a_rule_whose_query_does_not_compile_fails_alone():
+    """A rule of one's own with a query tree-sitter rejects: that rule reports an internal error on
+    the items it looks at, the other rules' queries still run as one and find what they find alone."""
+    from pathlib import Path
+
+    from ferrolens.analyzers.registry import Rule
+
+    broken = Rule(name="broken_query", group="perf", summary="", docs="", check=lambda ctx, item: ctx.matches("(call_expression @oops", item), queries=("(call_expression @oops",))
+    defaults = RuleSelection.default()
+    data = Path(__file__).parent.joinpath("fixtures/perf/needless_collect.rs").read_bytes()
+    errors = []
+    with_broken = Engine(RuleSelection((*defaults.rules, broken)), on_error=lambda rule, exc: errors.append(rule.name)).analyze(SourceFile(data))
+    alone = Engine(defaults).analyze(SourceFile(data))
+    assert [(f.rule, f.start) for f in with_broken] == [(f.rule, f.start) for f in alone] and alone
+    assert errors and set(errors) == {"broken_query"}

@@ -37,17 +37,28 @@ class ItemQueries:
 
     def __init__(self, sources: Iterable[str]) -> None:
         self.sources = tuple(dict.fromkeys(sources))
-        self.index = {q: i for i, q in enumerate(self.sources)}
+        self.index: dict[str, int] = {}  # query -> its index in `sources`, once compiled (`ready`)
         self._query: Query | None = None
         self._owner: list[int] = []  # pattern index -> index of the query it comes from
 
+    def ready(self) -> "ItemQueries":
+        """Compiled. A query that does not compile (a rule of one's own, FERROLENS_EXTRA_RULES) is left
+        out: it raises where its rule runs it, in that rule alone, and the others still run as one."""
+        if self._query is None and self.sources:
+            try:
+                self._query = compile_query("\n".join(self.sources))
+            except Exception:
+                self.sources = tuple(q for q in self.sources if _compiles(q))
+                self._query = compile_query("\n".join(self.sources)) if self.sources else None
+            if self._query is not None:
+                # (the patterns' places in the joined text say which query each comes from)
+                ends = list(accumulate(len(q.encode()) + 1 for q in self.sources))
+                self._owner = [bisect_right(ends, self._query.start_byte_for_pattern(p)) for p in range(self._query.pattern_count)]
+                self.index = {q: i for i, q in enumerate(self.sources)}
+        return self
+
     def run(self, node: Node) -> list[list[dict[str, list[Node]]]]:
-        """The matches within `node` of each query, by index."""
-        if self._query is None:
-            self._query = compile_query("\n".join(self.sources))
-            # (the patterns' places in the joined text say which query each comes from)
-            ends = list(accumulate(len(q.encode()) + 1 for q in self.sources))
-            self._owner = [bisect_right(ends, self._query.start_byte_for_pattern(p)) for p in range(self._query.pattern_count)]
+        """The matches within `node` of each query, by index (`ready` first)."""
         cursor = QueryCursor(self._query)
         cursor.set_byte_range(node.start_byte, node.end_byte)
         out: list[list[dict[str, list[Node]]]] = [[] for _ in self.sources]
@@ -57,6 +68,14 @@ class ItemQueries:
         return out
 
 
+def _compiles(query: str) -> bool:
+    try:
+        compile_query(query)
+    except Exception:
+        return False
+    return True
+
+
 class ItemRuns:
     """`ItemQueries` run on the items of one analysis: each item's matches are found once, for the first
     who asks (its summary, then the rules that check it)."""
@@ -64,7 +83,7 @@ class ItemRuns:
     __slots__ = ("shared", "done")
 
     def __init__(self, shared: ItemQueries) -> None:
-        self.shared = shared
+        self.shared = shared.ready()
         self.done: dict[tuple[int, int], list] = {}
 
     def of(self, node: Node) -> list[list[dict[str, list[Node]]]]:
