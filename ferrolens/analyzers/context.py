@@ -45,12 +45,12 @@ class ItemQueries:
         """Compiled. A query that does not compile (a rule of one's own, FERROLENS_EXTRA_RULES) is left
         out: it raises where its rule runs it, in that rule alone, and the others still run as one."""
         if self._query is None and self.sources:
-            try:
-                self._query = compile_query("\n".join(self.sources))
-            except Exception:
+            if not _compiles("\n".join(self.sources)):
                 self.sources = tuple(q for q in self.sources if _compiles(q))
-                self._query = compile_query("\n".join(self.sources)) if self.sources else None
-            if self._query is not None:
+                if not _compiles("\n".join(self.sources)):
+                    self.sources = ()  # (each alone: every query runs as it is asked)
+            if self.sources:
+                self._query = compile_query("\n".join(self.sources))
                 # (the patterns' places in the joined text say which query each comes from)
                 ends = list(accumulate(len(q.encode()) + 1 for q in self.sources))
                 self._owner = [bisect_right(ends, self._query.start_byte_for_pattern(p)) for p in range(self._query.pattern_count)]
