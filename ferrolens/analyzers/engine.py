@@ -482,9 +482,11 @@ def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: 
     the rules' queries: the rules then find their matches there."""
     summaries = cache.summaries
 
-    def summary(key: tuple, node: Node, make) -> FileSummary:
+    def summary(key: tuple, node: Node, use: bool = False) -> FileSummary:
         s = summaries.get(key)
-        return s if s is not None else make(node, data, runs) if make is summarize_item else make(node, data)
+        if s is None:
+            s = summarize_use(node, data) if use else summarize_item(node, data, runs)
+        return s
 
     def add(g: _Group, start: int) -> None:
         new_groups.append(g)
@@ -497,12 +499,12 @@ def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: 
         if ctype in NOT_CHECKED:
             if ctype == "use_declaration" and not child.has_error:
                 key = ("use", data[cs : child.end_byte])
-                add(_Group(child.end_byte - cs, 0, (), (summary(key, child, summarize_use),), sums=(key,)), cs)
+                add(_Group(child.end_byte - cs, 0, (), (summary(key, child, use=True),), sums=(key,)), cs)
             continue
         units = _units(child, data)
         if units is None:
             key = _item_key(child, b"", data)
-            g = _Group(child.end_byte - cs + key[4], key[4], ((key[4], key),), (summary(key, child, summarize_item),))
+            g = _Group(child.end_byte - cs + key[4], key[4], ((key[4], key),), (summary(key, child),))
             g.loose = ctype not in ITEM_KINDS
             add(g, cs - key[4])
             fresh[id(g)] = [child]
@@ -513,7 +515,7 @@ def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: 
             add(known, cs)
             continue
         entries = tuple((item.start_byte - cs, _item_key(item, h, data)) for item, h in units)
-        g = _Group(child.end_byte - cs, 0, entries, tuple(summary(key, item, summarize_item) for (item, _), (_, key) in zip(units, entries)), ckey)
+        g = _Group(child.end_byte - cs, 0, entries, tuple(summary(key, item) for (item, _), (_, key) in zip(units, entries)), ckey)
         add(g, cs)
         fresh[id(g)] = [item for item, _ in units]
 

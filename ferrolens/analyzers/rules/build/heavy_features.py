@@ -57,12 +57,12 @@ _MACRO_HINTS = ("select!", "join!", "tokio::main", "tokio::test", "tokio::pin") 
 
 
 def _starts_word(t: str, i: int) -> bool:
-    """A word starts at t[i] (what `\b` before a word says)."""
+    r"""A word starts at t[i] (what `\b` before a word says)."""
     return i == 0 or not (t[i - 1].isalnum() or t[i - 1] == "_")
 
 
 def used_features(texts: list[str]) -> set[str]:
-    """The tokio features the sources need. A feature found once is not looked for again, and each
+    r"""The tokio features the sources need. A feature found once is not looked for again, and each
     pattern that starts with `\b` (slow to scan for) runs only on a text holding a word it needs."""
     out: set[str] = set()
     for t in texts:
