@@ -59,7 +59,8 @@ def test_fingerprints_survive_pickling():
 
 
 def test_the_parts_around_a_copy_parse_like_the_whole_file_there():
-    # duplicate_code's actions parse only the top-level items around the copies (and the `use`s)
+    # duplicate_code's actions parse only the top-level items around the copies (and the `use`s); of an
+    # impl, trait or mod, its head, the body items around the copies and its closing brace
     from collections import namedtuple
     from pathlib import Path
 
@@ -73,7 +74,7 @@ def test_the_parts_around_a_copy_parse_like_the_whole_file_there():
         whole = parse(data).root_node
         units = fingerprint(str(path), data, whole, include_tests=True)
         again = FileUnits.from_json(str(path), data, units.to_json())  # (what the cache keeps)
-        assert (again.tops, again.uses, again.broken) == (units.tops, units.uses, whole.has_error)
+        assert (again.tops, again.uses, again.bodies, again.broken) == (units.tops, units.uses, units.bodies, whole.has_error)
         for k in range(len(units.fns)):
             span = Span(*units.fn_span(k))
             part = parse_parts(data, units.parts_around([span])).root_node

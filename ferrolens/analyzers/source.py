@@ -92,8 +92,12 @@ def parse_parts(data: bytes, parts: list[tuple[int, int]]) -> Tree:
     if parser is None:
         parser = _local.parts_parser = Parser(rust_language())
 
+    row, at = 0, 0  # (the rows are counted on from the last offset: the parts are in order)
+
     def point(offset: int) -> tuple[int, int]:
-        return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+        nonlocal row, at
+        row, at = row + data.count(b"\n", at, offset), offset
+        return row, offset - (data.rfind(b"\n", 0, offset) + 1)
 
     parser.included_ranges = [Range(point(a), point(b), a, b) for a, b in parts] if parts else [Range((0, 0), (0, 0), 0, 0)]
     return parser.parse(data)

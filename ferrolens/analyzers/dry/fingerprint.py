@@ -74,7 +74,7 @@ class FnUnit(NamedTuple):
 class FileUnits:
     """A file's runs and functions, with the offset of the item each belongs to."""
 
-    __slots__ = ("path", "data", "runs", "run_base", "fns", "fn_base", "fn_first", "_newlines", "tops", "uses", "broken")
+    __slots__ = ("path", "data", "runs", "run_base", "fns", "fn_base", "fn_first", "_newlines", "tops", "uses", "bodies", "broken")
 
     def __init__(self, path: str, data: bytes) -> None:
         self.path = path
@@ -86,23 +86,40 @@ class FileUnits:
         self.fn_first: list[int] = []  # index of the first run of the fn's item
         self._newlines: list[int] | None = None
         # what a refactoring action needs to parse only part of the file (extract.parsed_tree): the
-        # top-level items' (start, end), the top-level `use` declarations' and whether the file parses
+        # top-level items' (start, end), the top-level `use` declarations', the bodies of the top-level
+        # impls, traits and mods (item start -> body start, body end, the body's items' (start, end))
+        # and whether the file parses
         self.tops: list[tuple[int, int]] = []
         self.uses: list[tuple[int, int]] = []
+        self.bodies: dict[int, tuple[int, int, list[tuple[int, int]]]] = {}
         self.broken = False
 
     def parts_around(self, spans) -> list[tuple[int, int]]:
-        """The top-level items that overlap any of `spans` (objects with `start` and `end`), and every
-        top-level `use` declaration, in order: a text made of them parses like the whole file there."""
+        """What of the file `spans` (objects with `start` and `end`) need, in order: every top-level `use`
+        declaration, and each top-level item a span overlaps; of an impl, trait or mod whose body holds
+        the spans, only its head, the items of its body they overlap and its closing brace. A text made
+        of those parses like the whole file there (a method in a 3,000-line impl is a few lines)."""
         tops, starts = self.tops, [t[0] for t in self.tops]
-        keep = set(self.uses)
+        wanted: dict[tuple[int, int], set | None] = {}  # a top -> the body items wanted (None: all of it)
         for sp in spans:
             k = max(bisect_left(starts, sp.start + 1) - 1, 0)
             while k < len(tops) and tops[k][0] < sp.end:
-                if tops[k][1] > sp.start:
-                    keep.add(tops[k])
+                top = tops[k]
+                if top[1] > sp.start and wanted.get(top, ()) is not None:
+                    body = self.bodies.get(top[0])
+                    if body is None or sp.start <= body[0] or sp.end >= body[1]:
+                        wanted[top] = None  # (the span reaches the head or the brace)
+                    else:
+                        wanted.setdefault(top, set()).update(it for it in body[2] if it[0] < sp.end and it[1] > sp.start)
                 k += 1
-        return sorted(keep)
+        parts = list(self.uses)
+        for top, items in wanted.items():
+            if items is None:
+                parts.append(top)
+            else:
+                b0, b1, _ = self.bodies[top[0]]
+                parts += [(top[0], b0 + 1), *items, (b1 - 1, top[1])]
+        return sorted(set(parts))  # (a `use` a span overlaps is in both)
 
     def add(self, base: int, runs: list[Run], fns: list[FnUnit]) -> None:
         first = len(self.runs)
@@ -157,6 +174,7 @@ class FileUnits:
             "fns": [[b, f, fn.start, fn.end, fn.ntok, fn.h, fn.exact, fn.name, fn.body, sorted(fn.stmts), fn.body_tokens] for b, f, fn in zip(self.fn_base, self.fn_first, self.fns)],
             "tops": self.tops,
             "uses": self.uses,
+            "bodies": [[s, b0, b1, items] for s, (b0, b1, items) in self.bodies.items()],
             "broken": self.broken,
         }
 
@@ -173,6 +191,7 @@ class FileUnits:
             units.fn_first.append(first)
         units.tops = [tuple(t) for t in raw["tops"]]
         units.uses = [tuple(t) for t in raw["uses"]]
+        units.bodies = {s: (b0, b1, [tuple(t) for t in items]) for s, b0, b1, items in raw["bodies"]}
         units.broken = bool(raw["broken"])
         return units
 
@@ -441,6 +460,11 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
             units.tops.append((child.start_byte, child.end_byte))
             if ctype == "use_declaration":
                 units.uses.append((child.start_byte, child.end_byte))
+            elif ctype in CONTAINERS:
+                body = child.child_by_field_name("body")
+                if body is not None and body.type == "declaration_list":
+                    items = [(c.start_byte, c.end_byte) for c in body.named_children if c.type not in ("line_comment", "block_comment")]
+                    units.bodies[child.start_byte] = (body.start_byte, body.end_byte, items)
         if ctype in SKIPPED_STATEMENTS or ctype == "macro_definition" or child.has_error:
             continue
         prev = child.prev_sibling
