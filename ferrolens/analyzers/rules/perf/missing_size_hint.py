@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context
+from ferrolens.analyzers.context import Context, ItemQueries
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import impl_trait_name, impl_type_name
@@ -89,10 +89,13 @@ def _up_to(node: Node, top: Node):
         cur = cur.parent
 
 
-def _tested_against_literal(ctx: Context, body: Node, field: str) -> bool:
-    """`self.field == 0` (or `< 1`, ...) somewhere in `next`: a counter of remaining items."""
-    query = "(binary_expression left: (field_expression value: (self) field: (_) @f) right: (integer_literal))"
-    return any(ctx.text(m["f"][0]) == field for m in ctx.matches(query, body))
+# what `_bound_evidence` looks for in the body of `next`, run as one query (`ItemQueries`): one walk of
+# the body, and one compile of 45 ms instead of five of 70 ms in every process that meets an iterator
+SELF_CALLS = "(call_expression function: (field_expression value: (self) field: (field_identifier) @f))"
+SELF_FIELDS = "(field_expression value: (self) field: (_) @f)"
+FIELD_ASSIGNS = "(assignment_expression left: (field_expression value: (self) field: (_) @f))"
+COUNTDOWN_TESTS = "(binary_expression left: (field_expression value: (self) field: (_) @f) right: (integer_literal))"
+_BODY = ItemQueries((EVIDENCE, SELF_CALLS, SELF_FIELDS, FIELD_ASSIGNS, COUNTDOWN_TESTS))
 
 
 def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | None:
@@ -102,15 +105,16 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | Non
     if body is None:
         return None
     walked = steps = None
-    pulls = [m for m in ctx.matches(EVIDENCE, body) if "m" in m and ctx.text(m["m"][0]) in ("next", "next_back")]
+    evidence, self_calls, self_fields, assigns, tests = _BODY.ready().run(body)  # (in _BODY's order)
+    pulls = [m for m in evidence if "m" in m and ctx.text(m["m"][0]) in ("next", "next_back")]
     if len(pulls) > 1 or _SELF_METHOD.search(ctx.text(body)):
         # several inner items per item (a decoder), or the stepping hides in a helper method: the
         # count is not evident
         return None
-    for call in ctx.matches("(call_expression function: (field_expression value: (self) field: (field_identifier) @f))", body):
+    for call in self_calls:
         if ctx.text(call["f"][0]) == "next":
             return None  # recursion: `next` skips items
-    for m in ctx.matches(EVIDENCE, body):
+    for m in evidence:
         field = ctx.text(m["f"][0])
         if any(a.type in LOOPS for a in _up_to(m["f"][0], body)):
             # pulled or stepped in a loop: `next` skips items, so only an upper bound is known, which
@@ -118,7 +122,7 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | Non
             return None
         if "g" in m:
             step = m["r"][0].named_children[0] if m["r"][0].named_child_count else None
-            fields = {ctx.text(f["f"][0]) for f in ctx.matches("(field_expression value: (self) field: (_) @f)", body)}
+            fields = {ctx.text(f["f"][0]) for f in self_fields}
             if ctx.text(m["g"][0]) == field and step is not None and step.type == "integer_literal" and fields == {field}:
                 return f"it advances through the slice `self.{field}`, whose length is known", None
             continue
@@ -128,11 +132,11 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | Non
                 return f"it pulls from `self.{field}`, whose `size_hint` it can pass on", field
             if method == "len":
                 walked = walked or field
-        elif ctx.text(m["op"][0]) == "-=" and _tested_against_literal(ctx, body, field):
+        elif ctx.text(m["op"][0]) == "-=" and any(ctx.text(t["f"][0]) == field for t in tests):  # `self.field == 0`: a counter
             return f"it counts `self.{field}` down", None
         elif ctx.text(m["op"][0]) == "+=" and ctx.text(m["v"][0]) == "1":
             steps = steps or field
-    jumps = {ctx.text(m["f"][0]) for m in ctx.matches("(assignment_expression left: (field_expression value: (self) field: (_) @f))", body)}
+    jumps = {ctx.text(m["f"][0]) for m in assigns}
     if walked and steps and steps not in jumps:  # an index that also jumps (`self.pos = m.end()`) skips items
         return f"it steps `self.{steps}` through `self.{walked}`, whose length is known", None
     return None
