@@ -425,7 +425,7 @@ def _clone_setup(done: list, settings, index) -> tuple:
     reps = [rep for rep in done if rep.units is not None]
     for rep in reps:
         if index.files.get(rep.path) is not rep.units:
-            index.update(rep.units)
+            index.update(rep.units, track=False)
     return index, Engine(_plan(settings).selection, workspace=index), reps
 
 
@@ -442,7 +442,7 @@ class _Early:
 
     def add(self, rep) -> None:
         if rep.units is not None:
-            self.index.update(rep.units)
+            self.index.update(rep.units, track=False)  # (no clone is asked for before every file is in)
         if rep.facts is not None and rep.manifest:
             self.facts_of(rep)
 

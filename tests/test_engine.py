@@ -304,3 +304,26 @@ def test_a_rule_whose_query_does_not_compile_fails_alone():
     alone = Engine(defaults).analyze(SourceFile(data))
     assert [(f.rule, f.start) for f in with_broken] == [(f.rule, f.start) for f in alone] and alone
     assert errors and set(errors) == {"broken_query"}
+
+
+def test_a_batch_index_that_tracks_no_affected_files_finds_the_same_clones():
+    """`check` indexes every file before it asks for any clone, so it skips working out which files
+    each update affects (`track=False`): the clones of every file are the same as with tracking."""
+    from pathlib import Path
+
+    from ferrolens.analyzers.dry.fingerprint import fingerprint
+    from ferrolens.analyzers.dry.index import CloneIndex
+    from ferrolens.analyzers.source import parse
+
+    files = sorted(Path(__file__).parent.joinpath("fixtures").rglob("*.rs"))
+    units = [fingerprint(str(p), p.read_bytes(), parse(p.read_bytes()).root_node) for p in files]
+    tracked, batch = CloneIndex(), CloneIndex()
+    for u in units:
+        assert str(u.path) in tracked.update(u)
+        assert batch.update(u, track=False) == {u.path}
+
+    def shape(index, path):
+        return [(c.start, c.end, c.kind, [(p.path, p.start) for p in c.partners]) for c in index.clones(path)]
+
+    assert all(shape(batch, u.path) == shape(tracked, u.path) for u in units)
+    assert sum(len(batch.clones(u.path)) for u in units) > 10

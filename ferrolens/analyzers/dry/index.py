@@ -121,6 +121,7 @@ def _all(table: dict, key) -> list:
 class CloneIndex:
     def __init__(self, options: DryOptions | None = None) -> None:
         self.options = options or DryOptions()
+        self._min_exact = self.options.min_exact  # (read for every run and function indexed)
         self.files: dict[str, FileUnits] = {}
         self._seeds: dict[int, object] = {}  # seed hash -> Loc or [Loc]
         self._fn_table: dict[int, object] = {}  # normalised fn hash -> (path, fn index) or a list
@@ -133,10 +134,12 @@ class CloneIndex:
         self._refs: dict[str, set[str]] = {}
 
     # -- maintenance -------------------------------------------------------------------------------
-    def update(self, units: FileUnits) -> set[str]:
+    def update(self, units: FileUnits, track: bool = True) -> set[str]:
         """Index `units` in place of the file's previous entry. Returns the files whose clone sets may
         have changed: the file itself (its positions may have moved) and every file that shares a
-        changed seed or function, before or after the change."""
+        changed seed or function, before or after the change. Without `track` (a batch that indexes
+        every file before it asks for clones) those files are not looked for, every memoised clone
+        set is dropped and the file alone is returned (finding them was a third of indexing)."""
         path = units.path
         old = self._keys.get(path)
         previous = self.files.get(path)
@@ -150,6 +153,11 @@ class CloneIndex:
             for k, fk in enumerate(entry.fns):
                 self._add_fn(path, k, fk)
             self._keys[path] = entry
+            if not track:
+                self._clones.clear()
+                self._refs.pop(path, None)
+                self.last_affected = {path}
+                return {path}
             affected = self._sharers_of(entry.seeds, entry.fns)
         else:
             affected = self._replace(path, old, units, sigs)
@@ -196,7 +204,7 @@ class CloneIndex:
         return affected
 
     def _seed_run(self, path: str, r: int, run: Run) -> list[tuple[int, int, int]]:
-        mt = self.options.min_exact
+        mt = self._min_exact
         out = []
         stmts, sig = run.stmts, run.sig
         n = len(stmts)
@@ -217,7 +225,8 @@ class CloneIndex:
         """Per function: (normalised hash, its body's statement hashes: near-miss candidates, none when
         under `min_tokens`), or None when too small for an identical copy."""
         opts = self.options
-        return [(fn.h, fn.stmts if fn.ntok >= opts.min_tokens else ()) if fn.ntok >= opts.min_exact else None for fn in units.fns]
+        tokens, exact = opts.min_tokens, self._min_exact
+        return [(fn.h, fn.stmts if fn.ntok >= tokens else ()) if fn.ntok >= exact else None for fn in units.fns]
 
     def _add_fn(self, path: str, k: int, fk, op=None) -> None:
         """Enter function k of `path` in the function and statement tables (or take it out: op=_remove)."""
