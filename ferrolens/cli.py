@@ -612,9 +612,9 @@ def _check_frozen(args) -> int:
 
     writing = args.fix or args.diff
     use_cache = not (args.no_cache or writing)
-    cache_file = _cache_path(root, settings)
+    cache_file = _cache_path(root, settings) if use_cache else None  # (its name reads every module's stamp)
     cache: dict = {}
-    if use_cache and cache_file.is_file():
+    if cache_file is not None and cache_file.is_file():
         try:
             cache = json.loads(cache_file.read_text())
         except (OSError, ValueError):
