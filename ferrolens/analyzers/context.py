@@ -97,6 +97,10 @@ class ItemRuns:
         """The matches of `query`, one of the shared queries, within the item `node`."""
         return self.of(node)[self.shared.index[query]]
 
+    def done_with(self, node: Node) -> None:
+        """The rules have checked `node`: its matches go (a whole file's would be held to the end)."""
+        self.done.pop((node.id, node.start_byte), None)
+
 
 class Context:
     """Handed to a rule's check. `rule` is set by the engine before each call."""

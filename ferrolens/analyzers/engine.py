@@ -166,7 +166,9 @@ class Engine:
     def _analyze_items(self, src: SourceFile, cache: ItemCache, crate: CrateInfo | None, external) -> list[Finding]:
         data, root = src.data, src.root
         broken_before = cache.broken
-        runs = ItemRuns(self._item_queries)
+        # a whole walk (a batch run, a newly opened file) runs the rules' queries as one on each item;
+        # a keystroke's few items run each query asked for alone (no matches made for other rules)
+        runs = ItemRuns(self._item_queries) if cache.groups is None else None
         new_groups, fresh, dropped = _walk(src, cache, runs)
         # the summaries: items that came in add theirs, items that went take theirs away
         summaries, refs = cache.summaries, cache.refs
@@ -278,7 +280,7 @@ class Engine:
         return result
 
     # -- internals ---------------------------------------------------------------------------------
-    def _check_item(self, ctx: Context, item: Node, runs: ItemRuns) -> list[Finding]:
+    def _check_item(self, ctx: Context, item: Node, runs: ItemRuns | None) -> list[Finding]:
         out: list[Finding] = []
         text = ctx.src.data[item.start_byte : item.end_byte]
         kind = item.type
@@ -295,6 +297,8 @@ class Engine:
                 if not loops:
                     continue
             out.extend(self._run(rule, ctx, item))
+        if runs is not None:
+            runs.done_with(item)
         return out
 
     def _run(self, rule: Rule, ctx: Context, node: Node) -> list[Finding]:
@@ -417,7 +421,7 @@ def _growth(span) -> int:
     return span[3] - span[2] - span[1] + span[0]
 
 
-def _walk(src: SourceFile, cache: ItemCache, item_runs: ItemRuns) -> tuple[list["_Group"], dict[int, list[Node]], list["_Group"]]:
+def _walk(src: SourceFile, cache: ItemCache, item_runs: ItemRuns | None) -> tuple[list["_Group"], dict[int, list[Node]], list["_Group"]]:
     """Bring `cache.groups` up to date with the tree, walking only the top-level children in the text
     changed since the last run. Returns the groups that came in (walked, or a known impl/trait/mod met
     again), the item nodes of the walked ones by id, and the groups that went."""
@@ -476,7 +480,7 @@ def _walk(src: SourceFile, cache: ItemCache, item_runs: ItemRuns) -> tuple[list[
     return new_groups, fresh, dropped
 
 
-def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: list, group_starts: list, new_groups: list, fresh: dict, runs: ItemRuns) -> None:
+def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: list, group_starts: list, new_groups: list, fresh: dict, runs: ItemRuns | None) -> None:
     """Groups for top-level children, appended to `groups` (and `new_groups`); `fresh` gets the item
     nodes of the groups made anew. An item's summary runs its loop-call query through `runs`, with
     the rules' queries: the rules then find their matches there."""
