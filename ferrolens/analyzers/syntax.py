@@ -70,6 +70,11 @@ def pattern_bindings(data: bytes, pattern: Node | None) -> list[str]:
     return out
 
 
+def word_char(ch: str) -> bool:
+    r"""`ch` is a character of a word (what `\w` matches in a `str` pattern)."""
+    return ch.isalnum() or ch == "_"
+
+
 def path_last(text: str) -> str:
     """`std::collections::HashMap::<K, V>::new` -> `new`; `Vec::<u8>` -> `Vec`."""
     text = text.split("<", 1)[0] if not text.endswith(">") else text

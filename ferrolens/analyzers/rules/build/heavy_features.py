@@ -7,6 +7,7 @@ import re
 from ferrolens.analyzers.manifest import ManifestContext
 from ferrolens.analyzers.model import Applicability, Edit, Fix, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
+from ferrolens.analyzers.syntax import word_char
 
 DOCS = """
 ## What it does
@@ -58,7 +59,7 @@ _MACRO_HINTS = ("select!", "join!", "tokio::main", "tokio::test", "tokio::pin") 
 
 def _starts_word(t: str, i: int) -> bool:
     r"""A word starts at t[i] (what `\b` before a word says)."""
-    return i == 0 or not (t[i - 1].isalnum() or t[i - 1] == "_")
+    return i == 0 or not word_char(t[i - 1])
 
 
 def used_features(texts: list[str]) -> set[str]:

@@ -8,6 +8,7 @@ import tomllib
 from ferrolens.analyzers.manifest import ManifestContext
 from ferrolens.analyzers.model import Applicability, Edit, Fix, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
+from ferrolens.analyzers.syntax import word_char
 
 DOCS = """
 ## What it does
@@ -66,23 +67,19 @@ _FEATURE = re.compile(r"^(?:dep:)?([A-Za-z0-9_-]+)\??(?:/|$)")
 _INTRO = re.compile(r"(?:\buse\s+|\bextern\s+crate\s+)(?:::)?$")
 
 
-def _word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
 def is_named(name: str, text: str) -> bool:
     """Whether `text` uses `name` as a path's first segment (`name::`, `::name::`), after `use`, or
     after `extern crate`. Scans the occurrences of the name (str.find), not every position."""
     at = text.find(name)
     while at >= 0:
         end = at + len(name)
-        if not (at and _word(text[at - 1])) and not (end < len(text) and _word(text[end])):
+        if not (at and word_char(text[at - 1])) and not (end < len(text) and word_char(text[end])):
             k = end
             while k < len(text) and text[k] in " \t":
                 k += 1
             if text.startswith("::", k):
                 # a first segment, unless it follows `something::` (then it is an inner segment)
-                if not (text[at - 2 : at] == "::" and at >= 3 and _word(text[at - 3])):
+                if not (text[at - 2 : at] == "::" and at >= 3 and word_char(text[at - 3])):
                     return True
             elif _INTRO.search(text, max(0, at - 40), at):
                 return True
