@@ -460,7 +460,7 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
             units.tops.append((child.start_byte, child.end_byte))
             if ctype == "use_declaration":
                 units.uses.append((child.start_byte, child.end_byte))
-            elif ctype in CONTAINERS:
+            elif ctype in CONTAINERS and cache is None:  # (the editor's actions have the file's tree)
                 body = child.child_by_field_name("body")
                 if body is not None and body.type == "declaration_list":
                     items = [(c.start_byte, c.end_byte) for c in body.named_children if c.type not in ("line_comment", "block_comment")]
