@@ -77,7 +77,7 @@ _INFO: dict[tuple, CrateInfo | None] = {}
 
 # While a batch run (`check`) reads a tree that does not change under it, a file's crate info and
 # resolved path are looked up once (the server asks again on every analysis: files change there).
-_FROZEN: dict[tuple[str, Path], object] | None = None
+_FROZEN: dict[tuple[str, object], object] | None = None
 
 
 @contextmanager
@@ -138,13 +138,13 @@ def _crate_info(path: Path) -> CrateInfo | None:
     manifest = manifest_of(path)
     if manifest is None:
         return None
-    lib = (_file_stamp(manifest.parent / "src" / "lib.rs") or (0, 0))[0]
-    clippy = clippy_config(manifest.parent)
-    key = (path, stamp(path), lib, clippy, _file_stamp(clippy))
+    shared = _frozen("shared", manifest, _crate_stamps)  # (one look per crate in a batch run)
+    key = (path, *shared)
     if key not in _INFO:
         if len(_INFO) > 4096:
             _INFO.clear()
         info = _crate_of(path, manifest)
+        clippy = shared[2]
         if info is not None:
             try:
                 text = clippy.read_text(encoding="utf-8") if _is_file(clippy) else None
@@ -154,6 +154,14 @@ def _crate_info(path: Path) -> CrateInfo | None:
             info = replace(info, clippy_toml=str(clippy) if clippy != Path() else "", clippy_toml_text=text)
         _INFO[key] = info
     return _INFO[key]
+
+
+def _crate_stamps(manifest: Path) -> tuple:
+    """What a file's crate info depends on besides the file's path: the manifest's and lib.rs's stamps,
+    and Clippy's config file with its stamp."""
+    root = manifest.parent
+    clippy = clippy_config(root)
+    return _file_stamp(manifest), (_file_stamp(root / "src" / "lib.rs") or (0, 0))[0], clippy, _file_stamp(clippy)
 
 
 CLIPPY_CONFIGS = (".clippy.toml", "clippy.toml")
@@ -194,26 +202,30 @@ def _stamp_now(path: Path) -> tuple[int, int] | None:
 
 
 def _crate_of(path: Path, manifest: Path) -> CrateInfo | None:
+    package = _frozen("package", manifest, _package)
+    if package is None:
+        return None
+    root, name, dependencies, lib_path, has_lib = package
+    # (the path's text relative to the crate's root, without pathlib's objects: `check` asks for
+    # every file)
+    text, under = os.fspath(path), os.path.join(os.fspath(root), "")
+    rel = text[len(under) :].replace(os.sep, "/") if text.startswith(under) else ""
+    not_lib = rel in ("src/main.rs", "build.rs") or rel.startswith(("src/bin/", "examples/", "tests/", "benches/"))
+    lib = has_lib and not not_lib and rel.startswith("src/")
+    return CrateInfo(name=name, dependencies=dependencies, lib=lib, public=lib and _publicly_reachable(root, lib_path, rel))
+
+
+def _package(manifest: Path) -> tuple | None:
+    """What every file of a crate shares: (root, name, dependencies, lib path, whether it has a lib)."""
     data = _read(manifest)
     package = data.get("package")
     if not isinstance(package, dict):
         return None
     root = manifest.parent
-    try:
-        rel = path.relative_to(root).as_posix()
-    except ValueError:
-        rel = ""
     lib_table = data.get("lib") if isinstance(data.get("lib"), dict) else {}
     lib_path = str(lib_table.get("path", "src/lib.rs"))
     has_lib = _is_file(root / lib_path) and not lib_table.get("proc-macro") and not lib_table.get("proc_macro")
-    not_lib = rel in ("src/main.rs", "build.rs") or rel.startswith(("src/bin/", "examples/", "tests/", "benches/"))
-    lib = has_lib and not not_lib and rel.startswith("src/")
-    return CrateInfo(
-        name=str(package.get("name", "")).replace("-", "_"),
-        dependencies=_dependencies(data),
-        lib=lib,
-        public=lib and _publicly_reachable(root, lib_path, rel),
-    )
+    return root, str(package.get("name", "")).replace("-", "_"), _dependencies(data), lib_path, has_lib
 
 
 _DEPS: dict[int, tuple[dict, frozenset[str]]] = {}
@@ -237,13 +249,23 @@ def _publicly_reachable(root: Path, lib_path: str, rel: str) -> bool:
     parts = rel[len("src/") :].removesuffix(".rs").split("/")
     if parts[-1] == "mod":
         parts = parts[:-1]
-    parent = root / lib_path
-    for i, part in enumerate(parts):
-        if part not in _pub_mods(parent):
-            return False
-        base = root / "src" / Path(*parts[: i + 1])
-        parent = base.with_suffix(".rs") if _is_file(base.with_suffix(".rs")) else base / "mod.rs"
-    return True
+    return not parts or parts[-1] in _public_mods(root, lib_path, tuple(parts[:-1]))
+
+
+def _public_mods(root: Path, lib_path: str, parts: tuple[str, ...]) -> frozenset[str]:
+    """The `pub mod` names of module `crate::parts` (none when it is not itself reachable); a
+    module's answer is shared by its files in a batch run."""
+    return _frozen("pub", (root, lib_path, parts), _public_mods_now)
+
+
+def _public_mods_now(key: tuple) -> frozenset[str]:
+    root, lib_path, parts = key
+    if not parts:
+        return _pub_mods(root / lib_path)
+    if parts[-1] not in _public_mods(root, lib_path, parts[:-1]):
+        return frozenset()
+    base = root / "src" / Path(*parts)
+    return _pub_mods(base.with_suffix(".rs") if _is_file(base.with_suffix(".rs")) else base / "mod.rs")
 
 
 _PUB_MOD = re.compile(r"(?m)^\s*pub\s+mod\s+(?:r#)?(\w+)\s*;")

@@ -85,17 +85,20 @@ def _walk_dir(folder: Path, ignores: list[_Ignore], suffixes, seen) -> Iterator[
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
         return
-    own = _load_ignore(folder.resolve())
-    if own is not None:
-        ignores = ignores + [own]
+    if os.path.isfile(os.path.join(folder, ".gitignore")):  # (resolved only when there is one)
+        own = _load_ignore(folder.resolve())
+        if own is not None:
+            ignores = ignores + [own]
     for entry in entries:
-        path = Path(entry.path)
         if entry.is_dir(follow_symlinks=False):
-            if entry.name.startswith(".") or entry.name in SKIP_DIRS or _is_ignored(path, True, ignores):
+            if entry.name.startswith(".") or entry.name in SKIP_DIRS:
                 continue
-            yield from _walk_dir(path, ignores, suffixes, seen)
-        elif entry.is_file() and (entry.name.endswith(suffixes)):
-            if not _is_ignored(path, False, ignores) and path not in seen:
+            path = Path(entry.path)
+            if not (ignores and _is_ignored(path, True, ignores)):
+                yield from _walk_dir(path, ignores, suffixes, seen)
+        elif entry.name.endswith(suffixes) and entry.is_file():
+            path = Path(entry.path)
+            if not (ignores and _is_ignored(path, False, ignores)) and path not in seen:
                 seen.add(path)
                 yield path
 

@@ -8,6 +8,7 @@ by size and mtime, so the server can re-run the rules after every source edit ch
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -63,24 +64,29 @@ def package_of(manifest: Path, overrides: dict[Path, str] | None = None) -> Pack
     folder = manifest.parent
     data = _toml(manifest)
     overrides = overrides or {}
-    nested = set()
+    nested: list[str] = []  # the folders of nested packages, relative, each with a trailing "/"
     sources: dict[str, str] = {}
+    # (on path texts, not pathlib's objects: `check` reads every package this way)
+    under, own = os.path.join(os.fspath(folder), ""), os.fspath(manifest)
     for path in walk([folder], (".rs", "Cargo.toml")):
-        real = real_path(path)
-        rel = real.relative_to(folder)
-        if nested and any(p in nested for p in rel.parents):
+        real = os.fspath(real_path(path))
+        if not real.startswith(under):
+            continue  # a link out of the package
+        rel = real[len(under) :].replace(os.sep, "/")
+        if nested and rel.startswith(tuple(nested)):
             continue
-        if path.name == "Cargo.toml" and real != manifest:
-            nested.add(rel.parent)
+        if rel.endswith("Cargo.toml") and (rel == "Cargo.toml" or rel.endswith("/Cargo.toml")):
+            if real != own:
+                nested.append(rel[: -len("Cargo.toml")])
             continue
-        if path.suffix != ".rs":
+        if not rel.endswith(".rs"):
             continue
-        text = overrides.get(real) or _text(path)
+        text = (overrides.get(Path(real)) if overrides else None) or _text(path)
         if text is not None:
-            sources[rel.as_posix()] = text
+            sources[rel] = text
     # a nested package's sources were taken before its Cargo.toml was seen: drop them
     if nested:
-        sources = {k: v for k, v in sources.items() if not any(Path(k).is_relative_to(n) for n in nested)}
+        sources = {k: v for k, v in sources.items() if not k.startswith(tuple(nested))}
     root = workspace_root(manifest)
     lock_dir = (root or manifest).parent
     lock = _text(lock_dir / "Cargo.lock")
