@@ -18,7 +18,9 @@ re-fingerprints the one item it touched.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
+from operator import itemgetter
 from typing import NamedTuple
 
 from tree_sitter import Node, QueryCursor
@@ -71,6 +73,9 @@ class FnUnit(NamedTuple):
     body_tokens: int = 0  # the tokens of the body's statements (a `match` body: the whole match)
 
 
+_START, _END = itemgetter(0), itemgetter(1)
+
+
 class FileUnits:
     """A file's runs and functions, with the offset of the item each belongs to."""
 
@@ -110,7 +115,9 @@ class FileUnits:
                     if body is None or sp.start <= body[0] or sp.end >= body[1]:
                         wanted[top] = None  # (the span reaches the head or the brace)
                     else:
-                        wanted.setdefault(top, set()).update(it for it in body[2] if it[0] < sp.end and it[1] > sp.start)
+                        items = body[2]  # (in order, apart: their starts and their ends both ascend)
+                        lo, hi = bisect_right(items, sp.start, key=_END), bisect_left(items, sp.end, key=_START)
+                        wanted.setdefault(top, set()).update(items[lo:hi])
                 k += 1
         parts = list(self.uses)
         for top, items in wanted.items():
@@ -145,11 +152,8 @@ class FileUnits:
     def line(self, offset: int) -> int:
         """0-based line of a byte offset."""
         if self._newlines is None:
-            ends, pos = [], -1
-            for part in self.data.split(b"\n")[:-1]:
-                pos += len(part) + 1
-                ends.append(pos)
-            self._newlines = ends
+            # (each newline's offset: the running sum of the lines' lengths, each with its newline)
+            self._newlines = list(accumulate(map((1).__add__, map(len, self.data.split(b"\n")[:-1])), initial=-1))[1:]
         return bisect_left(self._newlines, offset)
 
     def lines_in(self, start: int, end: int) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import re
 from collections import Counter
+from itertools import chain
 from difflib import SequenceMatcher
 
 from ferrolens.analyzers.dry.fingerprint import ARMS, ITEMS, METHODS, FileUnits, Run
@@ -441,20 +442,16 @@ class CloneIndex:
             mine = fn.stmts
             if fn.ntok < opts.min_tokens or len(mine) < 2 or _thin(units, k, opts) or _table(units, k):
                 continue  # (a thin body under a trait's long signature is alike by construction)
-            counts: dict[tuple[str, int], int] = {}
-            for s in mine:
-                locs = self._stmt_table.get(s)
-                if not isinstance(locs, list) or len(locs) > NEAR_MISS_DF:
-                    continue  # only here; or `return Ok(())` and friends, which say nothing
-                for loc in locs:
-                    if loc != (path, k):
-                        counts[loc] = counts.get(loc, 0) + 1
+            # the functions that share statements with this one, and how many (a statement only here,
+            # or in many functions like `return Ok(())`, says nothing)
+            counts = Counter(chain.from_iterable(locs for locs in map(self._stmt_table.get, mine) if isinstance(locs, list) and len(locs) <= NEAR_MISS_DF))
+            counts.pop((path, k), None)
             clone = None
-            for (p2, k2), shared in sorted(counts.items()):
+            for (p2, k2), shared in sorted(item for item in counts.items() if item[1] * 2 >= len(mine)):
                 o = self.files[p2]
                 ofn = o.fns[k2]
-                if shared * 2 < max(len(mine), len(ofn.stmts)):
-                    continue  # (symmetric, so both copies report each other)
+                if shared * 2 < len(ofn.stmts):
+                    continue  # (with the test above, symmetric: both copies report each other)
                 if ofn.h == fn.h or not (0.7 <= ofn.ntok / fn.ntok <= 1.43) or _table(o, k2):
                     continue
                 if ofn.name == fn.name and _two_trait_impls(units, units.fn_span(k)[0], o, o.fn_span(k2)[0]):
