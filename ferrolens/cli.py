@@ -623,7 +623,7 @@ def _check_frozen(args) -> int:
     keys: list[str | None] = [None] * len(files)  # taken before analysis, so a file edited meanwhile is redone next time
     todo = []
     for i, p in enumerate(files):
-        name = display(p)
+        name = display(p) if use_cache else None  # (else named as the workers take them: `named`)
         if use_cache:
             try:
                 st = p.stat()
@@ -640,6 +640,9 @@ def _check_frozen(args) -> int:
                 continue
         todo.append((i, (p, name, settings, args.fix, args.unsafe_fixes, args.diff)))
 
+    def named(item: tuple) -> tuple:
+        return item if item[1] is not None else (item[0], display(item[0]), *item[2:])
+
     early = _Early(settings)
     progress = _Progress(len(files), sys.stderr.isatty() and not args.no_progress)
     progress.step(len(files) - len(todo))
@@ -651,14 +654,15 @@ def _check_frozen(args) -> int:
         size = max(2, len(order) // (jobs * 16))
         batches = [order[k : k + size] for k in range(0, len(order), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for batch, results in zip(batches, pool.map(_process_batch, [[it for _, it in b] for b in batches])):
+            # (the batches are named as they go: the first one is at work while the others are named)
+            for batch, results in zip(batches, pool.map(_process_batch, ([named(it) for _, it in b] for b in batches))):
                 for (i, _), rep in zip(batch, results):
                     reports[i] = rep
                     early.add(rep)
                 progress.step(len(batch))
     else:
         for i, item in todo:
-            reports[i] = rep = process_file(*item)
+            reports[i] = rep = process_file(*named(item))
             early.add(rep)
             progress.step()
     progress.close()
