@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import CALLS, Context, fix
+from ferrolens.analyzers.context import CALLS, LETS, Context, fix, lets
 from ferrolens.analyzers.model import Edit, Related, Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import resolve_path
@@ -69,9 +69,6 @@ _FS_CALL = re.compile(r"^std::fs::(?:[a-z_]+|File::(?:open|create|create_new))$"
 BOUNDARIES = ("closure_expression", "async_block", "function_item")
 
 
-CALL_LETS = "(let_declaration pattern: (identifier) @name value: (call_expression) @value) @let"
-
-
 def _uses_tokio(ctx: Context, item: Node) -> bool:
     return "tokio" in ctx.summary.crates
 
@@ -124,7 +121,7 @@ def _call_findings(ctx: Context, item: Node, tokio: bool):
 
 def _held_guards(ctx: Context, item: Node):
     """`let g = m.lock().unwrap();` still in scope at a later `.await` of the same async body."""
-    for m in ctx.matches(CALL_LETS, item):
+    for m in lets(ctx, item, value="call_expression"):
         let, value = m["let"][0], m["value"][0]
         outer = is_method(value, "unwrap", "expect")
         inner = method_call(outer.receiver) if outer is not None else None
@@ -182,5 +179,5 @@ RULE = Rule(
     fix=FixKind.SOMETIMES,
     source="https://ryhl.io/blog/async-what-is-blocking/",
     needles=(b"async",),
-    queries=(CALLS, CALL_LETS),
+    queries=(CALLS, LETS),
 )

@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context
+from ferrolens.analyzers.context import CALLS, Context
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import impl_type_name, resolve_path
@@ -57,24 +57,23 @@ SPAWNS = {"tokio::spawn", "tokio::task::spawn", "tokio::task::spawn_local"}
 _LOOP = re.compile(r"\bself\s*\.\s*(?:run\s*\(|[A-Za-z_][A-Za-z0-9_]*\s*\.\s*recv\s*\()")
 
 
-QUERY = "(call_expression arguments: (arguments) @args) @call"
-
-
 def _takes_self(fn: Node) -> bool:
     params = fn.child_by_field_name("parameters")
     return params is not None and any(c.type == "self_parameter" for c in params.named_children)
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches(QUERY, item):
+    for m in ctx.matches(CALLS, item):
         call = m["call"][0]
+        args = call.child_by_field_name("arguments")
+        if args is None:
+            continue
         written = call_path(call)
         if not written.endswith(("spawn", "spawn_local")) or resolve_path(ctx.summary.imports, written) not in SPAWNS:
             continue
         fn = enclosing_function(call)
         if fn is None or in_test_code(ctx.src, fn) or not _takes_self(fn) or impl_type_name(fn, ctx.src.data) is None:
             continue
-        args = m["args"][0]
         if not any(n.type == "self" for n in subtree(args)):
             continue
         in_run = ctx.text(fn.child_by_field_name("name")) == "run"
@@ -100,5 +99,5 @@ RULE = Rule(
     source="https://ryhl.io/blog/actors-with-tokio/",
     needles=(b"spawn",),
     node_types=frozenset({"function_item"}),
-    queries=(QUERY,),
+    queries=(CALLS,),
 )

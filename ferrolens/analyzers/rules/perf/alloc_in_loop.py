@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix
+from ferrolens.analyzers.context import LETS, Context, fix, lets
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import LOOPS, enclosing_function, identifiers, named_args, path_last
@@ -76,9 +76,6 @@ PLAIN = {
 }
 COMPARISONS = {"==", "!=", "<", ">", "<=", ">="}
 
-QUERY = """
-(let_declaration (mutable_specifier) pattern: (identifier) @name value: (_) @value) @let
-"""
 
 _CTOR = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*::)*(?P<ty>[A-Z][A-Za-z]*)(?P<turbofish>::<.*>)?::(?P<ctor>new|with_capacity)$", re.S)
 
@@ -179,7 +176,7 @@ def _statement(loop: Node) -> Node | None:
 
 def check(ctx: Context, item: Node):
     data = ctx.src.data
-    for m in ctx.matches(QUERY, item):
+    for m in lets(ctx, item, mutable=True):
         let = m["let"][0]
         body = let.parent
         loop = body.parent if body is not None else None
@@ -246,5 +243,5 @@ RULE = Rule(
     own_loops=1,
     needles=(b"new(", b"vec!", b"with_capacity"),
     in_loops=True,
-    queries=(QUERY,),
+    queries=(LETS,),
 )

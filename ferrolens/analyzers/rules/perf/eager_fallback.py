@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix
+from ferrolens.analyzers.context import CALLS, Context, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import descendants, named_args, path_last, unparen
@@ -59,11 +59,6 @@ METHODS = {
     "or_insert": ("or_insert_with", 0, 1, "entry"),
 }
 
-QUERY = """
-(call_expression
-  function: (field_expression value: (_) @recv field: (field_identifier) @method)
-  arguments: (arguments) @args) @call
-"""
 
 CHEAP_MACROS = {
     "line", "column", "file", "module_path", "stringify", "concat", "env", "option_env",
@@ -159,22 +154,31 @@ def _closure(ctx: Context, arg: Node, kind: str) -> str:
     return f"|| {text}"
 
 
+def _method_calls(ctx: Context, item: Node):
+    """(receiver, method name, arguments) of each `recv.method(args)` call in `item`."""
+    for m in ctx.matches(CALLS, item):
+        call = m["call"][0]
+        func, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+        if func is not None and func.type == "field_expression" and args is not None:
+            recv, method = func.child_by_field_name("value"), func.child_by_field_name("field")
+            if recv is not None and method is not None and method.type == "field_identifier":
+                yield recv, method, args
+
+
 def check(ctx: Context, item: Node):
-    for m in ctx.matches(QUERY, item):
-        method_node = m["method"][0]
+    for recv, method_node, args_node in _method_calls(ctx, item):
         method = ctx.text(method_node)
         spec = METHODS.get(method)
         if spec is None:
             continue
         lazy, index, count, only_kind = spec
-        args = named_args(m["args"][0])
+        args = named_args(args_node)
         if len(args) != count:
             continue
         arg = args[index]
         why = _expensive(ctx, arg)
         if why is None or _blocked(ctx, arg):
             continue
-        recv = m["recv"][0]
         if only_kind == "entry":
             if not (recv.type == "call_expression" and ctx.text(recv).split("(", 1)[0].rstrip().endswith(".entry")):
                 continue
@@ -188,13 +192,13 @@ def check(ctx: Context, item: Node):
         if kind is not None:
             closure = _closure(ctx, arg, kind)
             yield ctx.finding(
-                (method_node.start_byte, m["args"][0].end_byte),
+                (method_node.start_byte, args_node.end_byte),
                 message,
                 fix=fix(f"Use `{lazy}({closure})`", rename, Edit(arg.start_byte, arg.end_byte, closure)),
             )
         else:
             yield ctx.finding(
-                (method_node.start_byte, m["args"][0].end_byte),
+                (method_node.start_byte, args_node.end_byte),
                 message + " (the receiver's type is not evident: pick the Option or the Result form)",
                 alternatives=[
                     fix(f"Use `{lazy}(|| ..)` (receiver is an Option)", rename,
@@ -215,5 +219,5 @@ RULE = Rule(
     clippy="or_fun_call",
     source="https://nnethercote.github.io/perf-book/standard-library-types.html#option-and-result",
     needles=(b"or(", b"or_insert("),
-    queries=(QUERY,),
+    queries=(CALLS,),
 )

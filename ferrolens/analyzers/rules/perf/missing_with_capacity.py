@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, fix, replace_node
+from ferrolens.analyzers.context import LETS, Context, fix, lets, replace_node
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import descendants, enclosing_function, identifiers, method_call, unparen
@@ -49,9 +49,6 @@ SIZED = {"Vec", "array", "slice", "VecDeque", "HashMap", "HashSet", "BTreeMap", 
 ESCAPES = ("return_expression", "try_expression", "break_expression", "continue_expression", "await_expression", "macro_invocation")
 
 
-QUERY = "(let_declaration (mutable_specifier) pattern: (identifier) @name value: (call_expression) @value) @let"
-
-
 def _length(ctx: Context, iterable: Node) -> str | None:
     """A cheap expression for the number of items the loop will see, when it is evident."""
     node = unparen(iterable)
@@ -88,7 +85,7 @@ def _iterator_text(ctx: Context, iterable: Node) -> str:
 
 def check(ctx: Context, item: Node):
     data = ctx.src.data
-    for m in ctx.matches(QUERY, item):
+    for m in lets(ctx, item, mutable=True, value="call_expression"):
         let, value, name = m["let"][0], m["value"][0], ctx.text(m["name"][0])
         path = ctx.text(value.child_by_field_name("function")).replace(" ", "")
         parts = path.split("::")
@@ -179,5 +176,5 @@ RULE = Rule(
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#vec-growth",
     needles=(b"new()",),
     in_loops=True,
-    queries=(QUERY,),
+    queries=(LETS,),
 )

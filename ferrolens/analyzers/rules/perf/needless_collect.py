@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import CALLS, Context, delete_statement, fix, replace_node
+from ferrolens.analyzers.context import CALLS, LETS, Context, delete_statement, fix, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import descendants, enclosing_function, identifiers, is_method, is_pure, method_call, unparen
 from ferrolens.analyzers.types import annotation_type, find_binding
@@ -44,9 +44,6 @@ handles before joining them is the classic case where collecting first is the po
 SEQUENCES = {"Vec", "VecDeque", "LinkedList", "BinaryHeap"}
 ANY_COLLECTION = SEQUENCES | {"HashSet", "BTreeSet", "HashMap", "BTreeMap", "String"}
 SETS = SEQUENCES | {"HashSet", "BTreeSet"}
-
-
-LETS = "(let_declaration pattern: (identifier) @name value: (_) @value) @let"
 
 
 def _collect(ctx: Context, node: Node, annotation: str | None = None) -> tuple[Node, str] | None:

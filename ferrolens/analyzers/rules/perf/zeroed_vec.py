@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from ferrolens.analyzers.context import Context, delete_statement, fix, replace_node
+from ferrolens.analyzers.context import LETS, Context, delete_statement, fix, lets, replace_node
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.syntax import is_method, is_pure, method_call, named_args, path_last, unparen
 
@@ -40,7 +40,6 @@ read the vector.
 """
 
 ZERO = re.compile(r"^(?:0(?:\.0*)?|0\.)(?:_?(?:u8|u16|u32|u64|u128|usize|i8|i16|i32|i64|i128|isize|f32|f64))?$")
-QUERY = "(let_declaration (mutable_specifier) pattern: (identifier) @name value: (call_expression) @value) @let"
 
 
 def _zero(ctx: Context, node: Node) -> str | None:
@@ -102,7 +101,7 @@ def _next_statement(node: Node) -> Node | None:
 
 
 def check(ctx: Context, item: Node):
-    for m in ctx.matches(QUERY, item):
+    for m in lets(ctx, item, mutable=True, value="call_expression"):
         let, value, name = m["let"][0], m["value"][0], ctx.text(m["name"][0])
         func = value.child_by_field_name("function")
         path = ctx.text(func).replace(" ", "")
@@ -146,5 +145,5 @@ RULE = Rule(
     clippy="slow_vector_initialization",
     source="https://nnethercote.github.io/perf-book/heap-allocations.html#vec",
     needles=(b"Vec::",),
-    queries=(QUERY,),
+    queries=(LETS,),
 )
