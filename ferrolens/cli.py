@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ferrolens import __version__
+from ferrolens.pool import WorkerError, Workers
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -288,6 +289,9 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
         report.manifest = str(manifest) if manifest else ""
         report.facts = TypeFacts.of(display, cache.merged or FileSummary.of(src), src.root, data).to_json()
         report.missed = sorted(external.missed or ())
+        if report.missed or any(site[2] != "holds" for site in report.facts["sites"]):
+            # it may need a second pass (`_second_plan`): what that needs is kept, in this process
+            _KEPT[display] = (src, cache, crate, settings)
     if plan.dry and not second_pass:
         from ferrolens.analyzers.dry.fingerprint import fingerprint, is_test_path
 
@@ -295,6 +299,37 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
         if include_tests or not is_test_path(display):
             report.units = fingerprint(display, data, src.root, include_tests)
     return report
+
+
+# display name -> (source, item cache, crate info, settings) of the files a first pass checked in this
+# process whose rules looked for a type of another file, or that hold channels: their second pass
+_KEPT: dict[str, tuple] = {}
+
+
+def _second_again(path: Path, display: str, settings, external):
+    """A file's second pass: from what its first pass kept in this process when it can (no parse, no
+    walk; the engine's item cache checks again only the items whose rules read the crate's types,
+    `external`), else from the file. Returns the crate-wide rules' findings in a report."""
+    from ferrolens.analyzers.registry import all_rules
+    from ferrolens.output import FileReport, finding_json
+
+    kept = _KEPT.pop(display, None)
+    if kept is None:
+        return process_file(path, display, settings, False, False, False, external=external)
+    src, cache, crate, settings = kept
+    wide = {name for name, rule in all_rules().items() if rule.crate_wide}
+    report = FileReport(display)
+    report.findings = [finding_json(src, display, f) for f in _plan(settings).engine().analyze(src, cache, crate=crate, external=external) if f.rule in wide]
+    return report
+
+
+def _worker_task(task: tuple):
+    """What check's workers do: a batch of files' first pass, or (once every file's facts are in) the
+    second pass of files they checked, with their crates' types."""
+    if task[0] == "first":
+        return [process_file(*item) for item in task[1]]
+    _, items, crates = task
+    return [_second_again(path, display, settings, crates[manifest]) for path, display, settings, manifest in items]
 
 
 def _forked_map(fn, items: list, jobs: int, worth: bool = True) -> list:
@@ -315,7 +350,7 @@ _CLONES: tuple | None = None  # (index, engine, reports, statistics) while the c
 def _second_item(i: int):
     files, reports, settings, crates = _SECOND
     rep = reports[i]
-    return process_file(files[i], rep.path, settings, False, False, False, external=crates[rep.manifest])
+    return _second_again(files[i], rep.path, settings, crates[rep.manifest])
 
 
 def _second_plan(reports: list, early: "_Early") -> tuple[list[tuple[int, str]], dict]:
@@ -374,13 +409,25 @@ def _after_item(task: tuple):
     return _second_item(task[1]) if task[0] == "second" else _clone_findings(task[1])
 
 
-def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones: bool, statistics: bool, early: "_Early") -> tuple[dict[str, list], str]:
+def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones: bool, statistics: bool, early: "_Early", workers=None, owners: dict[int, int] | None = None) -> tuple[dict[str, list], str]:
     """After the first pass: the second pass of the crate-wide rules (if selected) and the clone report
-    (if `clones`), together in one set of forked workers, which see what the parent built (the crates'
-    type facts, the clone index) without a copy. Returns duplicate_code's findings per file (JSON-ready)
-    and the statistics table (or "")."""
+    (if `clones`). A file checked by one of the first pass's `workers` (`owners`) has its second pass
+    there, from what that worker kept, while the clone report runs; the clone report and the other
+    files' second pass run in one set of forked workers, which see what the parent built (the crates'
+    type facts, the clone index) without a copy. Returns duplicate_code's findings per file
+    (JSON-ready) and the statistics table (or "")."""
     global _SECOND, _CLONES
     todo, crates = _second_plan(reports, early) if _plan(settings).crate_wide else ([], {})
+    asked: dict[int, list[tuple[int, str]]] = {}  # worker -> the files it makes the second pass of
+    if workers is not None:
+        for i, digest in todo:
+            if i in owners:
+                asked.setdefault(owners[i], []).append((i, digest))
+        for worker, mine in asked.items():
+            manifests = {reports[i].manifest for i, _ in mine}
+            items = [(files[i], reports[i].path, settings, reports[i].manifest) for i, _ in mine]
+            workers.send(worker, ("second", items, {m: crates[m] for m in manifests}))
+        todo = [(i, digest) for i, digest in todo if i not in owners]
     tasks: list[tuple] = []
     reps: list = []
     if clones:
@@ -398,6 +445,8 @@ def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones:
         _SECOND = _CLONES = None
     shares = len(tasks) - len(todo)  # the clone report's results come first
     _second_merge(reports, todo, results[shares:])
+    for worker, mine in asked.items():
+        _second_merge(reports, mine, workers.receive(worker))
     if not clones:
         return {}, ""
     return _clone_report([r for part in results[:shares] for r in part], statistics)
@@ -518,10 +567,6 @@ def _file_size(path: Path) -> int:
         return 0
 
 
-def _process_batch(batch):
-    return [process_file(*item) for item in batch]
-
-
 class _Progress:
     def __init__(self, total: int, enabled: bool) -> None:
         self.total, self.done, self.enabled = total, 0, enabled
@@ -575,7 +620,13 @@ def _check(args) -> int:
     from ferrolens.crates import frozen
 
     with frozen():  # the crate facts and resolved paths of a file are looked up once in a run
-        return _check_frozen(args)
+        try:
+            return _check_frozen(args)
+        except WorkerError as exc:
+            print(f"ferrolens: internal error, please report it: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        finally:
+            _KEPT.clear()
 
 
 def _check_frozen(args) -> int:
@@ -644,42 +695,50 @@ def _check_frozen(args) -> int:
         return item if item[1] is not None else (item[0], display(item[0]), *item[2:])
 
     early = _Early(settings)
+    workers = None  # (the first pass's worker processes, when there are)
+    owners: dict[int, int] = {}  # file number -> the worker that checked it
     progress = _Progress(len(files), sys.stderr.isatty() and not args.no_progress)
     progress.step(len(files) - len(todo))
     jobs = args.jobs or os.cpu_count() or 1
-    if jobs > 1 and len(todo) >= 32:
-        # the biggest files first and small batches at the end, so no worker is left alone with a big
-        # file while the other has nothing to do; manifests lead (each reads its package's sources)
-        order = sorted(todo, key=lambda it: (it[1][0].suffix != ".rs", _file_size(it[1][0])), reverse=True)
-        size = max(2, len(order) // (jobs * 16))
-        batches = [order[k : k + size] for k in range(0, len(order), size)]
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            # (the batches are named as they go: the first one is at work while the others are named)
-            for batch, results in zip(batches, pool.map(_process_batch, ([named(it) for _, it in b] for b in batches))):
-                for (i, _), rep in zip(batch, results):
+    try:
+        if jobs > 1 and len(todo) >= 32:
+            # the biggest files first and small batches at the end, so no worker is left alone with a big
+            # file while the other has nothing to do; manifests lead (each reads its package's sources)
+            order = sorted(todo, key=lambda it: (it[1][0].suffix != ".rs", _file_size(it[1][0])), reverse=True)
+            size = max(2, len(order) // (jobs * 16))
+            batches = [order[k : k + size] for k in range(0, len(order), size)]
+            # the workers stay until the second pass, which they make of the files they checked
+            workers = Workers(jobs, _worker_task)
+            # (the batches are named as they go: the first ones are at work while the others are named)
+            for k, worker, results in workers.map_unordered(("first", [named(it) for _, it in b]) for b in batches):
+                for (i, _), rep in zip(batches[k], results):
                     reports[i] = rep
+                    owners[i] = worker
                     early.add(rep)
-                progress.step(len(batch))
-    else:
-        for i, item in todo:
-            reports[i] = rep = process_file(*named(item))
-            early.add(rep)
-            progress.step()
-    progress.close()
-    # duplicate_code reads every file: its findings are reused from the cache only when no file changed
-    dry, clones = {}, _plan(settings).dry
-    if clones:
-        names = sorted(r.path for r in reports if r is not None)
-        rust_todo = [item for _, item in todo if item[0].suffix == ".rs"]  # manifests are always re-read
-        cached = cache.get(DRY_CACHE_KEY) if use_cache and not rust_todo else None
-        if isinstance(cached, dict) and cached.get("files") == names and not args.statistics:
-            dry, clones = cached.get("findings", {}), False
-        for i, rep in enumerate(reports if clones else ()):
-            if rep is not None and rep.units is None and rep.cached_units is not None:
-                rep.units = _units_from_json(files[i], rep.path, rep.cached_units)
-                if rep.units is None:  # unreadable since it was looked at: analysed again
-                    reports[i] = process_file(files[i], rep.path, settings, args.fix, args.unsafe_fixes, args.diff)
-    found, stats = _finish_files(files, reports, settings, jobs, clones, args.statistics, early)
+                progress.step(len(batches[k]))
+        else:
+            for i, item in todo:
+                reports[i] = rep = process_file(*named(item))
+                early.add(rep)
+                progress.step()
+        progress.close()
+        # duplicate_code reads every file: its findings are reused from the cache only when no file changed
+        dry, clones = {}, _plan(settings).dry
+        if clones:
+            names = sorted(r.path for r in reports if r is not None)
+            rust_todo = [item for _, item in todo if item[0].suffix == ".rs"]  # manifests are always re-read
+            cached = cache.get(DRY_CACHE_KEY) if use_cache and not rust_todo else None
+            if isinstance(cached, dict) and cached.get("files") == names and not args.statistics:
+                dry, clones = cached.get("findings", {}), False
+            for i, rep in enumerate(reports if clones else ()):
+                if rep is not None and rep.units is None and rep.cached_units is not None:
+                    rep.units = _units_from_json(files[i], rep.path, rep.cached_units)
+                    if rep.units is None:  # unreadable since it was looked at: analysed again
+                        reports[i] = process_file(files[i], rep.path, settings, args.fix, args.unsafe_fixes, args.diff)
+        found, stats = _finish_files(files, reports, settings, jobs, clones, args.statistics, early, workers, owners)
+    finally:
+        if workers is not None:
+            workers.close()
     dry = found if clones else dry
     done = [r for r in reports if r is not None]
 

@@ -386,6 +386,46 @@ def test_crate_wide_rules_follow_types_into_other_files(tmp_path: Path):
     assert json.loads(out.stdout) == []
 
 
+def test_second_pass_in_the_workers_that_kept_the_files(tmp_path: Path):
+    """With enough files for worker processes, the crate-wide rules' second pass runs in the worker that
+    checked each file, from what it kept: the same findings as one process that reads every file."""
+    crate = tmp_path / "actors"
+    shutil.copytree(CRATE, crate)
+    for k in range(40):  # (a check of 32 files or more runs in worker processes)
+        (crate / "src" / f"pad_{k}.rs").write_text(f"pub fn pad_{k}(x: u32) -> u32 {{\n    x + {k}\n}}\n")
+    outs = [run("check", "--no-cache", "--jobs", jobs, "--select", "large_enum_variant,bounded_channel_cycle", "--output-format", "json", str(crate)) for jobs in ("2", "1")]
+    assert outs[0].returncode == outs[1].returncode == 1, outs[0].stderr
+    assert outs[0].stdout == outs[1].stdout
+    found = sorted((Path(f["path"]).name, f["start"]["line"], f["rule"]) for f in json.loads(outs[0].stdout))
+    assert found == [("main.rs", 8, "large_enum_variant"), ("main.rs", 20, "bounded_channel_cycle"), ("referee.rs", 7, "bounded_channel_cycle")]
+
+
+def _remember(task):
+    import os as _os
+
+    if task[0] == "keep":
+        globals().setdefault("_KEPT_HERE", []).append(task[1])
+        return _os.getpid()
+    if task[0] == "fail":
+        raise ValueError("this task fails")
+    return globals().get("_KEPT_HERE", [])
+
+
+def test_worker_pool_keeps_each_workers_state_and_reports_failures():
+    from ferrolens.pool import WorkerError, Workers
+
+    with Workers(2, _remember) as workers:
+        done = sorted(workers.map_unordered(("keep", k) for k in range(10)))
+        assert [k for k, _, _ in done] == list(range(10)) and {w for _, w, _ in done} <= {0, 1}
+        for w in (0, 1):  # each worker answers with what it alone was given
+            workers.send(w, ("show",))
+            assert workers.receive(w) == [k for k, who, _ in done if who == w]
+        with pytest.raises(WorkerError, match="this task fails"):
+            list(workers.map_unordered([("fail",)]))
+        workers.send(0, ("show",))  # a failed task leaves its worker serving
+        assert isinstance(workers.receive(0), list)
+
+
 def test_check_reads_cargo_toml(tmp_path: Path):
     crate = tmp_path / "deps"
     shutil.copytree(ROOT / "tests" / "fixtures" / "build" / "unused_dependency" / "crate", crate, ignore=shutil.ignore_patterns("Cargo.fixed.toml"))

@@ -144,6 +144,10 @@ class CrateTypes:
             self._digest = hash((self.summary.digest(), self.sites))
         return self._digest
 
+    def __getstate__(self) -> dict:
+        # (sent to check's workers without its resolver, a closure made again where it is needed)
+        return {**self.__dict__, "_resolve": None}
+
     @classmethod
     def build(cls, facts, exclude: str | None = None) -> "CrateTypes":
         merged = FileSummary()

@@ -1,0 +1,109 @@
+"""Forked worker processes that keep state between the tasks they are given.
+
+`check`'s first pass keeps, in the worker that read a file, what a second look at it needs (its tree
+and item cache); the second pass is then asked of that worker. A ProcessPoolExecutor cannot send a task
+to a given worker, hence this small pool: one pipe per worker, a task to whichever is free.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import traceback
+from multiprocessing.connection import Connection, wait
+from typing import Callable, Iterable, Iterator
+
+_STOP = None
+
+
+class WorkerError(RuntimeError):
+    """A task raised in a worker (the message holds the worker's traceback), or a worker died."""
+
+
+class Workers:
+    """`jobs` forked processes, each running `handler(task)` for the tasks sent to it, in order."""
+
+    def __init__(self, jobs: int, handler: Callable) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self._conns: list[Connection] = []
+        self._procs = []
+        for _ in range(jobs):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(theirs, handler), daemon=True)
+            proc.start()
+            theirs.close()
+            self._conns.append(mine)
+            self._procs.append(proc)
+
+    def map_unordered(self, tasks: Iterable) -> Iterator[tuple[int, int, object]]:
+        """Each task to the first free worker, taken from `tasks` only then; yields (task number,
+        worker, result) as they come."""
+        todo = enumerate(tasks)
+        busy: dict[Connection, int] = {}
+        for conn in self._conns:
+            if not self._give(conn, todo, busy):
+                break
+        while busy:
+            for conn in wait(list(busy)):
+                k = busy.pop(conn)
+                result = self._receive(conn)
+                self._give(conn, todo, busy)
+                yield k, self._conns.index(conn), result
+
+    def send(self, worker: int, task) -> None:
+        self._conns[worker].send(task)
+
+    def receive(self, worker: int):
+        return self._receive(self._conns[worker])
+
+    def close(self) -> None:
+        for conn in self._conns:
+            try:
+                conn.send(_STOP)
+            except OSError:
+                pass  # (it is gone already)
+            conn.close()
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @staticmethod
+    def _give(conn: Connection, todo, busy: dict) -> bool:
+        for k, task in todo:
+            conn.send(task)
+            busy[conn] = k
+            return True
+        return False
+
+    @staticmethod
+    def _receive(conn: Connection):
+        try:
+            ok, value = conn.recv()
+        except (EOFError, OSError) as exc:
+            raise WorkerError(f"a worker process died ({exc or 'no answer'})") from None
+        if not ok:
+            raise WorkerError(f"a task failed in a worker:\n{value}")
+        return value
+
+
+def _serve(conn: Connection, handler: Callable) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (Ctrl-C is the parent's to handle: it stops the workers)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is _STOP:
+            return
+        try:
+            answer = (True, handler(task))
+        except BaseException:
+            answer = (False, traceback.format_exc())
+        conn.send(answer)
