@@ -289,7 +289,7 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
         report.manifest = str(manifest) if manifest else ""
         report.facts = TypeFacts.of(display, cache.merged or FileSummary.of(src), src.root, data).to_json()
         report.missed = sorted(external.missed or ())
-        if report.missed or any(site[2] != "holds" for site in report.facts["sites"]):
+        if report.missed or _holds_channels(report.facts):
             # it may need a second pass (`_second_plan`): what that needs is kept, in this process
             _KEPT[display] = (src, cache, crate, settings)
     if plan.dry and not second_pass:
@@ -310,17 +310,27 @@ def _second_again(path: Path, display: str, settings, external):
     """A file's second pass: from what its first pass kept in this process when it can (no parse, no
     walk; the engine's item cache checks again only the items whose rules read the crate's types,
     `external`), else from the file. Returns the crate-wide rules' findings in a report."""
-    from ferrolens.analyzers.registry import all_rules
     from ferrolens.output import FileReport, finding_json
 
     kept = _KEPT.pop(display, None)
     if kept is None:
         return process_file(path, display, settings, False, False, False, external=external)
     src, cache, crate, settings = kept
-    wide = {name for name, rule in all_rules().items() if rule.crate_wide}
+    wide = _crate_wide_rules()
     report = FileReport(display)
     report.findings = [finding_json(src, display, f) for f in _plan(settings).engine().analyze(src, cache, crate=crate, external=external) if f.rule in wide]
     return report
+
+
+def _crate_wide_rules() -> set[str]:
+    from ferrolens.analyzers.registry import all_rules
+
+    return {name for name, rule in all_rules().items() if rule.crate_wide}
+
+
+def _holds_channels(facts: dict) -> bool:
+    """Whether a file's type facts (JSON) list channels it sends on or receives from."""
+    return any(site[2] != "holds" for site in facts["sites"])
 
 
 def _worker_task(task: tuple):
@@ -374,7 +384,7 @@ def _second_plan(reports: list, early: "_Early") -> tuple[list[tuple[int, str]],
         ct = crates.get(rep.manifest) if rep is not None and rep.facts is not None else None
         if ct is None:
             continue
-        own_channels = any(site[2] != "holds" for site in rep.facts["sites"])
+        own_channels = _holds_channels(rep.facts)
         other_channels = any(site.kind != "holds" and site.path != rep.path for site in ct.sites)
         if not ((own_channels and other_channels) or ct.knows(n for n in rep.missed if ct.origin.get(n) != rep.path)):
             continue
@@ -391,9 +401,7 @@ def _second_plan(reports: list, early: "_Early") -> tuple[list[tuple[int, str]],
 
 
 def _second_merge(reports: list, todo: list[tuple[int, str]], redone: list) -> None:
-    from ferrolens.analyzers.registry import all_rules
-
-    wide = {r.name for r in all_rules().values() if r.crate_wide}
+    wide = _crate_wide_rules()
     for (i, digest), again in zip(todo, redone):
         rep = reports[i]
         # the other rules' findings stand from the first pass; the crate-wide ones are redone
@@ -630,7 +638,7 @@ def _check(args) -> int:
 
 
 def _check_frozen(args) -> int:
-    from ferrolens.crates import real_path, stamp as crate_stamp
+    from ferrolens.crates import real_path, relative_text, stamp as crate_stamp
     from ferrolens.files import walk
     from ferrolens.output import FileReport
 
@@ -655,11 +663,9 @@ def _check_frozen(args) -> int:
     # a project's Cargo config sits in a hidden folder the walk skips: taken from the folders named
     files += [p / ".cargo" / "config.toml" for p in paths if p.is_dir() and (p / ".cargo" / "config.toml").is_file()]
 
-    under = os.path.join(str(cwd), "")  # (the text of `relative_to(cwd)`, without pathlib's objects: 700 files)
-
     def display(p: Path) -> str:
-        real = str(real_path(p))
-        return real[len(under) :].replace(os.sep, "/") if real.startswith(under) else p.as_posix()
+        rel = relative_text(real_path(p), cwd)
+        return rel if rel is not None else p.as_posix()
 
     writing = args.fix or args.diff
     use_cache = not (args.no_cache or writing)

@@ -201,15 +201,19 @@ def _stamp_now(path: Path) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
+def relative_text(path: Path | str, folder: Path | str) -> str | None:
+    """`path` relative to `folder`, `/`-separated; None when it is not inside. (On the paths' texts:
+    pathlib's `relative_to` took a good part of `check`'s start, which asks for every file.)"""
+    text, under = os.fspath(path), os.path.join(os.fspath(folder), "")
+    return text[len(under) :].replace(os.sep, "/") if text.startswith(under) else None
+
+
 def _crate_of(path: Path, manifest: Path) -> CrateInfo | None:
     package = _frozen("package", manifest, _package)
     if package is None:
         return None
     root, name, dependencies, lib_path, has_lib = package
-    # (the path's text relative to the crate's root, without pathlib's objects: `check` asks for
-    # every file)
-    text, under = os.fspath(path), os.path.join(os.fspath(root), "")
-    rel = text[len(under) :].replace(os.sep, "/") if text.startswith(under) else ""
+    rel = relative_text(path, root) or ""
     not_lib = rel in ("src/main.rs", "build.rs") or rel.startswith(("src/bin/", "examples/", "tests/", "benches/"))
     lib = has_lib and not not_lib and rel.startswith("src/")
     return CrateInfo(name=name, dependencies=dependencies, lib=lib, public=lib and _publicly_reachable(root, lib_path, rel))

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 from ferrolens.analyzers.manifest import Package
-from ferrolens.crates import real_path
+from ferrolens.crates import real_path, relative_text
 from ferrolens.files import walk
 
 _TEXTS: dict[Path, tuple[tuple[int, int], str | None]] = {}
@@ -67,17 +67,16 @@ def package_of(manifest: Path, overrides: dict[Path, str] | None = None) -> Pack
     nested: list[str] = []  # the folders of nested packages, relative, each with a trailing "/"
     sources: dict[str, str] = {}
     # (on path texts, not pathlib's objects: `check` reads every package this way)
-    under, own = os.path.join(os.fspath(folder), ""), os.fspath(manifest)
+    own = os.fspath(manifest)
     for path in walk([folder], (".rs", "Cargo.toml")):
         real = os.fspath(real_path(path))
-        if not real.startswith(under):
-            continue  # a link out of the package
-        rel = real[len(under) :].replace(os.sep, "/")
-        if nested and rel.startswith(tuple(nested)):
-            continue
-        if rel.endswith("Cargo.toml") and (rel == "Cargo.toml" or rel.endswith("/Cargo.toml")):
+        rel = relative_text(real, folder)
+        if rel is None or (nested and rel.startswith(tuple(nested))):
+            continue  # (a link out of the package, or a nested package's file)
+        where, _, name = rel.rpartition("/")
+        if name == "Cargo.toml":
             if real != own:
-                nested.append(rel[: -len("Cargo.toml")])
+                nested.append(where + "/")
             continue
         if not rel.endswith(".rs"):
             continue
