@@ -282,7 +282,7 @@ def process_file(path: Path, display: str, settings, fix: bool, unsafe: bool, di
                 else:
                     data, report.fixed = new, applied
     src = SourceFile(data, display)
-    cache = ItemCache()
+    cache = ItemCache(batch=True)
     report.findings = [finding_json(src, display, f) for f in engine.analyze(src, cache, crate=crate, external=external)]
     if crate_wide and not second_pass:
         manifest = manifest_of(real_path(path))
