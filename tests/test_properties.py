@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helpers import FIXTURES, ROOT
@@ -82,6 +82,10 @@ def test_incremental_store_matches_fresh_state(seed: bytes, edits):
     seed=st.sampled_from(SEEDS),
     bursts=st.lists(st.tuples(st.lists(edit_strategy, min_size=1, max_size=5), st.booleans()), min_size=1, max_size=6),
 )
+@example(
+    seed=(FIXTURES / "dry" / "identical_branches.rs").read_bytes(),
+    bursts=[([(0.0, 0.006673453600050063, ""), (1.0, 0.0, "let mut v = Vec::new();"), (0.75, 0.01171875, ""), (0.0, 0.037109375, ""), (0.34375, 0.03125, "")], False)],
+)
 def test_bursts_of_edits_walk_only_what_changed_and_match_a_fresh_analysis(seed: bytes, bursts):
     """Several edits between two analyses (a didChange burst), reparsed once or dropped tree and all:
     the engine walks only the top-level items in the changed text, and still finds what a cold
@@ -98,7 +102,14 @@ def test_bursts_of_edits_walk_only_what_changed_and_match_a_fresh_analysis(seed:
         if drop:
             src.drop_tree()
         warm = ENGINE.analyze(src, cache)
-        assert warm == ENGINE.analyze(SourceFile(src.data))
+        # a cold analysis of the same text finds the same. On broken input tree-sitter's incremental
+        # error recovery may build another tree than a fresh parse (found by a 3,000-example run: a
+        # deletion let `fn nested` swallow the five items after it): there the cold analysis gets the
+        # same tree; on well-formed input the trees are the same
+        fresh = SourceFile(src.data)
+        if not fresh.root.has_error:
+            assert str(src.root) == str(fresh.root)
+        assert warm == ENGINE.analyze(fresh if not fresh.root.has_error else SourceFile(src.data, tree=src.tree))
 
 
 def _check_findings(src: SourceFile, findings) -> None:
@@ -210,6 +221,12 @@ DRY_SEEDS = sorted(p.read_bytes() for p in [*FIXTURES.glob("dry/*.rs"), *(ROOT /
 @given(
     seeds=st.lists(st.sampled_from(DRY_SEEDS), min_size=2, max_size=3),
     edits=st.lists(st.tuples(st.integers(0, 3), edit_strategy), min_size=1, max_size=8),
+)
+@example(
+    # `impl S {` typed and deleted again: main's body is a macro's token tree, then a block again, with
+    # the same bytes (the fingerprint cache once handed the block the token tree's empty units)
+    seeds=[(FIXTURES / "dry" / "identical_branches.rs").read_bytes(), (FIXTURES / "dry" / "duplicate_expression.rs").read_bytes()],
+    edits=[(0, (0.59375, 0.015625, "impl S {")), (0, (0.59375, 0.015625, ""))],
 )
 def test_workspace_clone_index_updated_in_place_matches_a_fresh_one(seeds, edits):
     """The partial updates of the clone index (changed runs and functions only) give the clones a

@@ -440,11 +440,11 @@ def _run(stmts: list[Stmt], items: int = 0) -> Run:
 
 
 class FingerprintCache:
-    """(top-level item bytes, is test code) -> that item's runs and functions; keeps what the last run
-    used. A keystroke re-fingerprints the one top-level item it changed (an impl is one entry)."""
+    """(top-level item type and bytes, is test code) -> that item's runs and functions; keeps what the
+    last run used. A keystroke re-fingerprints the one top-level item it changed (an impl is one entry)."""
 
     def __init__(self) -> None:
-        self.items: dict[tuple[bytes, bool], tuple[list[Run], list[FnUnit]]] = {}
+        self.items: dict[tuple[str, bytes, bool], tuple[list[Run], list[FnUnit]]] = {}
 
 
 def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False, cache: FingerprintCache | None = None) -> FileUnits:
@@ -452,7 +452,7 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
     units.broken = root.has_error
     if is_generated(data):  # (codegen output is repetitive by construction: never a clone, even when it is checked)
         return units
-    fresh: dict[tuple[bytes, bool], tuple] = {}
+    fresh: dict[tuple[str, bytes, bool], tuple] = {}
     old = cache.items if cache is not None else {}
     top: list[Stmt] = []  # consecutive small top-level items
     top_runs: list[Run] = []
@@ -485,7 +485,9 @@ def fingerprint(path: str, data: bytes, root: Node, include_tests: bool = False,
         if cache is None:  # (a batch run: no item comes back, so no key is worth its copy of the bytes)
             entry = _entry(child, data, keep_all)
         else:
-            key = (data[child.start_byte : child.end_byte], include_tests)
+            # (with the node's type: in broken code the same bytes may parse as a block or as a macro's
+            # token tree, with other units)
+            key = (ctype, data[child.start_byte : child.end_byte], include_tests)
             entry = old.get(key) or fresh.get(key)
             if entry is None:
                 entry = _entry(child, data, keep_all)
