@@ -373,6 +373,15 @@ def _first_child_after(node: Node, offset: int) -> Node | None:
     return cursor.node if cursor.goto_first_child_for_byte(offset) is not None else None
 
 
+def _gains_attribute(root: Node, start: int) -> bool:
+    """Whether an attribute just before the group starting at `start` (in the new text) now belongs to
+    its item: `#[cold]` that a broken item above had swallowed is free again once that item is
+    re-parsed, and the group after the changed text has another extent, key and findings."""
+    node = _first_child_after(root, start)
+    prev = node.prev_named_sibling if node is not None and node.start_byte == start else None
+    return prev is not None and prev.type == "attribute_item"
+
+
 class _Moved(Exception):
     """A reused group is not where the change log said it would be: walk the whole file."""
 
@@ -448,6 +457,8 @@ def _walk(src: SourceFile, cache: ItemCache, item_runs: ItemRuns | None) -> tupl
             k1 = bisect_left(range(n), olo, key=lambda i: starts[i] + old[i].length)
             k2 = max(k1, bisect_right(range(n), ohi, key=lambda i: starts[i]))
             d = _growth((olo, ohi, nlo, nhi))
+            if k2 < n and _gains_attribute(root, starts[k2] + shift + d):
+                k2 += 1  # (its extent and key change: walked again)
             if runs and k1 <= runs[-1][1]:
                 runs[-1][1] = max(runs[-1][1], k2)
                 runs[-1][3] += d
