@@ -234,6 +234,10 @@ DRY_SEEDS = sorted(p.read_bytes() for p in [*FIXTURES.glob("dry/*.rs"), *(ROOT /
     seeds=[(FIXTURES / "dry" / "identical_branches.rs").read_bytes(), (FIXTURES / "dry" / "duplicate_expression.rs").read_bytes()],
     edits=[(0, (0.59375, 0.015625, "impl S {")), (0, (0.59375, 0.015625, ""))],
 )
+@example(
+    seeds=[(FIXTURES / "dry" / "identical_branches.rs").read_bytes(), (FIXTURES / "dry" / "duplicate_expression.rs").read_bytes()],
+    edits=[(0, (0.0, 0.0234375, "")), (0, (0.359375, 0.0234375, "loop {")), (2, (0.375, 0.03125, ""))],
+)
 def test_workspace_clone_index_updated_in_place_matches_a_fresh_one(seeds, edits):
     """The partial updates of the clone index (changed runs and functions only) give the clones a
     fresh index of the same files gives, for every file, after every edit."""
@@ -256,7 +260,13 @@ def test_workspace_clone_index_updated_in_place_matches_a_fresh_one(seeds, edits
         affected = index.update(fingerprint(p, src.data, src.root, cache=caches[p]))
         fresh = CloneIndex()
         for q, other in files.items():
-            fresh.update(fingerprint(q, other.data, parse(other.data).root_node))
+            # a fresh index of the same texts; on broken input tree-sitter's incremental error recovery
+            # may build another tree than a fresh parse (`loop {` typed, then a deletion: found by a
+            # 3,000-example run), so there it indexes the same tree; on well-formed input the trees match
+            tree = parse(other.data).root_node
+            if not tree.has_error:
+                assert str(other.root) == str(tree)
+            fresh.update(fingerprint(q, other.data, other.root if tree.has_error else tree))
         before = {q: v for q, v in _clone_view(index, paths).items()}
         assert before == _clone_view(fresh, paths)
         assert p in affected
