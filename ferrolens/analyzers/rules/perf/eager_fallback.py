@@ -7,7 +7,7 @@ from tree_sitter import Node
 from ferrolens.analyzers.context import CALLS, Context, fix
 from ferrolens.analyzers.model import Edit
 from ferrolens.analyzers.registry import FixKind, Rule
-from ferrolens.analyzers.syntax import descendants, named_args, path_last, unparen
+from ferrolens.analyzers.syntax import descendants, method_call, named_args, path_last, unparen
 from ferrolens.analyzers.types import OPTION, RESULT, receiver_kind
 
 DOCS = """
@@ -154,25 +154,17 @@ def _closure(ctx: Context, arg: Node, kind: str) -> str:
     return f"|| {text}"
 
 
-def _method_calls(ctx: Context, item: Node):
-    """(receiver, method name, arguments) of each `recv.method(args)` call in `item`."""
-    for m in ctx.matches(CALLS, item):
-        call = m["call"][0]
-        func, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
-        if func is not None and func.type == "field_expression" and args is not None:
-            recv, method = func.child_by_field_name("value"), func.child_by_field_name("field")
-            if recv is not None and method is not None and method.type == "field_identifier":
-                yield recv, method, args
-
-
 def check(ctx: Context, item: Node):
-    for recv, method_node, args_node in _method_calls(ctx, item):
-        method = ctx.text(method_node)
+    for m in ctx.matches(CALLS, item):
+        call = method_call(m["call"][0])
+        if call is None or call.turbofish is not None or call.name_node.type != "field_identifier":
+            continue  # (`x.or::<T>(..)` and `t.0(..)` are not the calls looked for)
+        recv, method_node, method = call.receiver, call.name_node, call.name
         spec = METHODS.get(method)
         if spec is None:
             continue
         lazy, index, count, only_kind = spec
-        args = named_args(args_node)
+        args = call.args
         if len(args) != count:
             continue
         arg = args[index]
@@ -192,13 +184,13 @@ def check(ctx: Context, item: Node):
         if kind is not None:
             closure = _closure(ctx, arg, kind)
             yield ctx.finding(
-                (method_node.start_byte, args_node.end_byte),
+                (method_node.start_byte, call.call.end_byte),
                 message,
                 fix=fix(f"Use `{lazy}({closure})`", rename, Edit(arg.start_byte, arg.end_byte, closure)),
             )
         else:
             yield ctx.finding(
-                (method_node.start_byte, args_node.end_byte),
+                (method_node.start_byte, call.call.end_byte),
                 message + " (the receiver's type is not evident: pick the Option or the Result form)",
                 alternatives=[
                     fix(f"Use `{lazy}(|| ..)` (receiver is an Option)", rename,
