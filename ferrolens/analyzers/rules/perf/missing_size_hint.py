@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from tree_sitter import Node
+from tree_sitter import Node, QueryCursor
 
-from ferrolens.analyzers.context import Context, ItemQueries
+from ferrolens.analyzers.context import Context, compile_query
 from ferrolens.analyzers.model import Severity
 from ferrolens.analyzers.registry import FixKind, Rule
 from ferrolens.analyzers.summary import impl_trait_name, impl_type_name
@@ -63,13 +63,6 @@ No fix: only the author knows the bounds. A lower bound that is too high or an u
 too low is a logic error, so report `(0, None)` for anything you cannot bound.
 """
 
-EVIDENCE = """
-(call_expression function: (field_expression value: (field_expression value: (self) field: (_) @f) field: (field_identifier) @m))
-(compound_assignment_expr left: (field_expression value: (self) field: (_) @f) operator: _ @op right: (_) @v)
-(assignment_expression
-  left: (field_expression value: (self) field: (_) @f)
-  right: (reference_expression value: (index_expression (field_expression value: (self) field: (_) @g) (range_expression) @r)))
-"""
 _SELF_METHOD = re.compile(r"\bself\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s*\(")
 # std iterators (and adapters) with exact or useful lower bounds
 SIZED_ITERATORS = {
@@ -89,13 +82,63 @@ def _up_to(node: Node, top: Node):
         cur = cur.parent
 
 
-# what `_bound_evidence` looks for in the body of `next`, run as one query (`ItemQueries`): one walk of
-# the body, and one compile of 45 ms instead of five of 70 ms in every process that meets an iterator
-SELF_CALLS = "(call_expression function: (field_expression value: (self) field: (field_identifier) @f))"
-SELF_FIELDS = "(field_expression value: (self) field: (_) @f)"
-FIELD_ASSIGNS = "(assignment_expression left: (field_expression value: (self) field: (_) @f))"
-COUNTDOWN_TESTS = "(binary_expression left: (field_expression value: (self) field: (_) @f) right: (integer_literal))"
-_BODY = ItemQueries((EVIDENCE, SELF_CALLS, SELF_FIELDS, FIELD_ASSIGNS, COUNTDOWN_TESTS))
+# every `self.field` in the body of `next`: what `_bound_evidence` looks for is read from where each sits
+# (one pattern compiles in 6 ms; the five patterns of that evidence, as one query, in 45 ms in every
+# process that meets an iterator)
+SELF_FIELDS = "(field_expression value: (self) field: (_) @f) @fe"
+
+
+class _Uses:
+    """The `self.field`s of a body by what they do there."""
+
+    def __init__(self, body: Node) -> None:
+        self.fields: list[Node] = []  # every field read or written
+        self.calls: list[Node] = []  # `self.f(..)`: a closure field called, or a method taken for one
+        self.assigns: list[Node] = []  # `self.f = ..`
+        self.tests: list[Node] = []  # `self.f == 0` (any comparison with an integer literal)
+        # (where tree-sitter finishes the match, what it found): `self.f.m(..)` {f, m}; `self.f op= v`
+        # {f, op, v}; `self.f = &self.g[range]` {f, g, r}
+        found: list[tuple[int, dict[str, Node]]] = []
+        for fe in QueryCursor(compile_query(SELF_FIELDS)).captures(body).get("fe", ()):
+            f = fe.child_by_field_name("field")
+            self.fields.append(f)
+            parent = fe.parent
+            kind = parent.type if parent is not None else ""
+            if kind == "call_expression" and parent.child_by_field_name("function") == fe:
+                if f.type == "field_identifier":
+                    self.calls.append(f)
+            elif kind == "field_expression" and parent.child_by_field_name("value") == fe:
+                m, call = parent.child_by_field_name("field"), parent.parent
+                if m is not None and m.type == "field_identifier" and call is not None and call.type == "call_expression" and call.child_by_field_name("function") == parent:
+                    found.append((m.start_byte, {"f": f, "m": m}))
+            elif kind == "compound_assignment_expr" and parent.child_by_field_name("left") == fe:
+                op, v = parent.child_by_field_name("operator"), parent.child_by_field_name("right")
+                if op is not None and v is not None:
+                    found.append((v.start_byte, {"f": f, "op": op, "v": v}))
+            elif kind == "assignment_expression" and parent.child_by_field_name("left") == fe:
+                self.assigns.append(f)
+                sliced = _reslice(parent.child_by_field_name("right"))
+                if sliced is not None:
+                    found.append((sliced[1].start_byte, {"f": f, "g": sliced[0], "r": sliced[1]}))
+            elif kind == "binary_expression" and parent.child_by_field_name("left") == fe:
+                right = parent.child_by_field_name("right")
+                if right is not None and right.type == "integer_literal":
+                    self.tests.append(f)
+        found.sort(key=lambda e: e[0])
+        self.evidence = [m for _, m in found]
+
+
+def _reslice(value: Node | None) -> tuple[Node, Node] | None:
+    """(g, range) of `&self.g[range]`."""
+    index = value.child_by_field_name("value") if value is not None and value.type == "reference_expression" else None
+    if index is None or index.type != "index_expression":
+        return None
+    parts = [c for c in index.named_children if "comment" not in c.type]
+    if len(parts) != 2 or parts[1].type != "range_expression" or parts[0].type != "field_expression":
+        return None
+    owner = parts[0].child_by_field_name("value")
+    field = parts[0].child_by_field_name("field")
+    return (field, parts[1]) if owner is not None and owner.type == "self" and field is not None else None
 
 
 def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | None:
@@ -105,38 +148,39 @@ def _bound_evidence(ctx: Context, next_fn: Node) -> tuple[str, str | None] | Non
     if body is None:
         return None
     walked = steps = None
-    evidence, self_calls, self_fields, assigns, tests = _BODY.ready().run(body)  # (in _BODY's order)
-    pulls = [m for m in evidence if "m" in m and ctx.text(m["m"][0]) in ("next", "next_back")]
+    uses = _Uses(body)
+    evidence = uses.evidence
+    pulls = [m for m in evidence if "m" in m and ctx.text(m["m"]) in ("next", "next_back")]
     if len(pulls) > 1 or _SELF_METHOD.search(ctx.text(body)):
         # several inner items per item (a decoder), or the stepping hides in a helper method: the
         # count is not evident
         return None
-    for call in self_calls:
-        if ctx.text(call["f"][0]) == "next":
+    for call in uses.calls:
+        if ctx.text(call) == "next":
             return None  # recursion: `next` skips items
     for m in evidence:
-        field = ctx.text(m["f"][0])
-        if any(a.type in LOOPS for a in _up_to(m["f"][0], body)):
+        field = ctx.text(m["f"])
+        if any(a.type in LOOPS for a in _up_to(m["f"], body)):
             # pulled or stepped in a loop: `next` skips items, so only an upper bound is known, which
             # does not help `collect` (it reserves the lower bound)
             return None
         if "g" in m:
-            step = m["r"][0].named_children[0] if m["r"][0].named_child_count else None
-            fields = {ctx.text(f["f"][0]) for f in self_fields}
-            if ctx.text(m["g"][0]) == field and step is not None and step.type == "integer_literal" and fields == {field}:
+            step = m["r"].named_children[0] if m["r"].named_child_count else None
+            fields = {ctx.text(f) for f in uses.fields}
+            if ctx.text(m["g"]) == field and step is not None and step.type == "integer_literal" and fields == {field}:
                 return f"it advances through the slice `self.{field}`, whose length is known", None
             continue
         if "m" in m:
-            method = ctx.text(m["m"][0])
+            method = ctx.text(m["m"])
             if method in ("next", "next_back"):
                 return f"it pulls from `self.{field}`, whose `size_hint` it can pass on", field
             if method == "len":
                 walked = walked or field
-        elif ctx.text(m["op"][0]) == "-=" and any(ctx.text(t["f"][0]) == field for t in tests):  # `self.field == 0`: a counter
+        elif ctx.text(m["op"]) == "-=" and any(ctx.text(t) == field for t in uses.tests):  # `self.field == 0`: a counter
             return f"it counts `self.{field}` down", None
-        elif ctx.text(m["op"][0]) == "+=" and ctx.text(m["v"][0]) == "1":
+        elif ctx.text(m["op"]) == "+=" and ctx.text(m["v"]) == "1":
             steps = steps or field
-    jumps = {ctx.text(m["f"][0]) for m in assigns}
+    jumps = {ctx.text(f) for f in uses.assigns}
     if walked and steps and steps not in jumps:  # an index that also jumps (`self.pos = m.end()`) skips items
         return f"it steps `self.{steps}` through `self.{walked}`, whose length is known", None
     return None
