@@ -277,7 +277,7 @@ def test_rule_queries_run_as_one_give_each_query_its_own_matches():
     compared = found = 0
     for path in sorted(Path(__file__).parent.joinpath("fixtures").rglob("*.rs")):
         src = SourceFile(path.read_bytes(), str(path))
-        for item, _ in iter_items(src.root, src.data):
+        for item, *_ in iter_items(src.root, src.data):
             together = shared.run(item)
             for k, query in enumerate(shared.sources):
                 cursor = QueryCursor(compile_query(query))
@@ -327,3 +327,24 @@ def test_a_batch_index_that_tracks_no_affected_files_finds_the_same_clones():
 
     assert all(shape(batch, u.path) == shape(tracked, u.path) for u in units)
     assert sum(len(batch.clones(u.path)) for u in units) > 10
+
+
+def test_item_keys_read_attributes_from_the_children_lists_as_the_tree_links_them():
+    """`iter_items` (and the engine's walk) take an item's outer attributes and its parent's type from
+    the children lists they go through: the same as `prev_named_sibling` and `parent` give, on every
+    item of the fixtures and of broken code (attributes before a stray token, a comment between)."""
+    from pathlib import Path
+
+    from ferrolens.analyzers.engine import _attributes_start, iter_items
+
+    texts = [p.read_bytes() for p in sorted(Path(__file__).parent.joinpath("fixtures").rglob("*.rs"))]
+    texts.append(b"#[a]\n#[b] ) fn f() {}\n#[c]\n// note\nfn g() {}\nimpl S {\n    #[inline] #[cold]\n    fn h() {}\n    ; #[x] fn k() {}\n}\n")
+    checked = with_attrs = 0
+    for data in texts:
+        src = SourceFile(data, "x.rs")
+        for item, _, start, where in iter_items(src.root, src.data):
+            assert start == _attributes_start(item), (data[:60], item.start_point)
+            assert where == item.parent.type
+            checked += 1
+            with_attrs += start != item.start_byte
+    assert checked > 1000 and with_attrs > 50

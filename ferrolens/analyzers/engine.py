@@ -51,11 +51,12 @@ NOT_CHECKED = {
 }
 
 
-def iter_items(root: Node, data: bytes, header: bytes = b"") -> list[tuple[Node, bytes]]:
-    """(item, container headers) for every checkable item in document order, descending into
-    impl/trait/mod bodies."""
-    out: list[tuple[Node, bytes]] = []
-    for child in root.children:
+def iter_items(root: Node, data: bytes, header: bytes = b"") -> list[tuple[Node, bytes, int, str]]:
+    """(item, container headers, where its outer attributes start, its parent's type) for every
+    checkable item in document order, descending into impl/trait/mod bodies."""
+    out: list[tuple[Node, bytes, int, str]] = []
+    where = root.type
+    for child, attrs in with_attributes(root.children):
         ctype = child.type
         if ctype in NOT_CHECKED:
             continue
@@ -65,8 +66,24 @@ def iter_items(root: Node, data: bytes, header: bytes = b"") -> list[tuple[Node,
             if body is not None:
                 out.extend(iter_items(body, data, header + data[child.start_byte : body.start_byte]))
                 continue
-        out.append((child, header))
+        out.append((child, header, attrs, where))
     return out
+
+
+def with_attributes(children: list[Node]):
+    """Each of `children` (a node's children in order, or a run of them that starts after a named node
+    that is not an attribute) that is not an `#[..]`, with where the `#[..]`s right before it start (its
+    own start when there is none): what `prev_named_sibling` would find, without its walk down from the
+    root for every item (tree-sitter 0.26 keeps no parent links)."""
+    attrs = -1
+    for child in children:
+        if child.type == "attribute_item":
+            if attrs < 0:
+                attrs = child.start_byte
+            continue
+        yield child, attrs if attrs >= 0 else child.start_byte
+        if child.is_named:
+            attrs = -1
 
 
 @dataclass
@@ -349,18 +366,16 @@ class _Group:
     def expand(self, root: Node, data: bytes, start: int) -> list[Node]:
         """The group's item nodes in the current tree, the group starting at `start`."""
         at = start + self.child
-        node = _first_child_after(root, at)
-        while node is not None and node.start_byte < at:
-            node = node.next_sibling
+        node = next((c for c in _children_from(root, at) if c.start_byte >= at), None)
         if node is None or node.start_byte != at or node.end_byte != start + self.length:
             raise _Moved
-        units = _units(node, data) or [(node, b"")]
-        if [_item_key(i, h, data) for i, h in units] != [key for _, key in self.entries]:
+        units = _units(node, data) or [(node, b"", _attributes_start(node), root.type)]
+        if [_item_key(*unit, data) for unit in units] != [key for _, key in self.entries]:
             raise _Moved
-        return [i for i, _ in units]
+        return [unit[0] for unit in units]
 
 
-def _units(node: Node, data: bytes) -> list[tuple[Node, bytes]] | None:
+def _units(node: Node, data: bytes) -> list[tuple[Node, bytes, int, str]] | None:
     """An impl/trait/mod's items with their container headers; None for anything else."""
     body = node.child_by_field_name("body") if node.type in CONTAINERS else None
     return None if body is None else iter_items(body, data, data[node.start_byte : body.start_byte])
@@ -371,6 +386,18 @@ def _first_child_after(node: Node, offset: int) -> Node | None:
     `Node.first_child_for_byte` crashes the process when there is none)."""
     cursor = node.walk()
     return cursor.node if cursor.goto_first_child_for_byte(offset) is not None else None
+
+
+def _children_from(node: Node, offset: int):
+    """The children of `node` from the first that ends after `offset` on, through one cursor (a node's
+    `next_sibling` looks for its parent from the root down: a walk of a file's top level with it is
+    quadratic in its items)."""
+    cursor = node.walk()
+    if cursor.goto_first_child_for_byte(offset) is None:
+        return
+    yield cursor.node
+    while cursor.goto_next_sibling():
+        yield cursor.node
 
 
 def _gains_attribute(root: Node, start: int) -> bool:
@@ -479,13 +506,13 @@ def _walk(src: SourceFile, cache: ItemCache, item_runs: ItemRuns | None) -> tupl
         dropped.extend(old[k1:k2])
         kept = k2
         children = []
-        child = _first_child_after(root, mid_lo)
-        while child is not None and child.start_byte < mid_hi:
+        for child in _children_from(root, mid_lo):
+            if child.start_byte >= mid_hi:
+                break
             if child.start_byte < mid_lo or child.end_byte > mid_hi:
                 raise _Moved
             children.append(child)
-            child = child.next_sibling
-        _walk_children(children, data, cache, groups, group_starts, new_groups, fresh, item_runs)
+        _walk_children(children, root.type, data, cache, groups, group_starts, new_groups, fresh, item_runs)
     groups.extend(old[kept:])
     group_starts.extend([s + after for s in starts[kept:]] if after else starts[kept:])
     cache.groups, cache.starts = groups, group_starts
@@ -494,9 +521,9 @@ def _walk(src: SourceFile, cache: ItemCache, item_runs: ItemRuns | None) -> tupl
     return new_groups, fresh, dropped
 
 
-def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: list, group_starts: list, new_groups: list, fresh: dict, runs: ItemRuns | None) -> None:
-    """Groups for top-level children, appended to `groups` (and `new_groups`); `fresh` gets the item
-    nodes of the groups made anew. An item's summary runs its loop-call query through `runs`, with
+def _walk_children(children: list[Node], where: str, data: bytes, cache: ItemCache, groups: list, group_starts: list, new_groups: list, fresh: dict, runs: ItemRuns | None) -> None:
+    """Groups for top-level children (of a node of type `where`), appended to `groups` (and
+    `new_groups`); `fresh` gets the item nodes of the groups made anew. An item's summary runs its loop-call query through `runs`, with
     the rules' queries: the rules then find their matches there."""
     summaries = cache.summaries
 
@@ -511,7 +538,7 @@ def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: 
         groups.append(g)
         group_starts.append(start)
 
-    for child in children:
+    for child, attrs in with_attributes(children):  # (`_walk`'s runs start after a group's item)
         ctype = child.type
         cs = child.start_byte
         if ctype in NOT_CHECKED:
@@ -521,7 +548,7 @@ def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: 
             continue
         units = _units(child, data)
         if units is None:
-            key = _item_key(child, b"", data)
+            key = _item_key(child, b"", attrs, where, data)
             g = _Group(child.end_byte - cs + key[4], key[4], ((key[4], key),), (summary(key, child),))
             g.loose = ctype not in ITEM_KINDS
             add(g, cs - key[4])
@@ -532,21 +559,27 @@ def _walk_children(children: list[Node], data: bytes, cache: ItemCache, groups: 
         if known is not None:
             add(known, cs)
             continue
-        entries = tuple((item.start_byte - cs, _item_key(item, h, data)) for item, h in units)
-        g = _Group(child.end_byte - cs, 0, entries, tuple(summary(key, item) for (item, _), (_, key) in zip(units, entries)), ckey)
+        entries = tuple((unit[0].start_byte - cs, _item_key(*unit, data)) for unit in units)
+        g = _Group(child.end_byte - cs, 0, entries, tuple(summary(key, unit[0]) for unit, (_, key) in zip(units, entries)), ckey)
         add(g, cs)
-        fresh[id(g)] = [item for item, _ in units]
+        fresh[id(g)] = [unit[0] for unit in units]
 
 
-def _item_key(item: Node, header: bytes, data: bytes) -> tuple:
+def _item_key(item: Node, header: bytes, start: int, where: str, data: bytes) -> tuple:
     """What an item's findings depend on: its bytes with its outer attributes (`#[inline]`, `#[repr]`
-    are siblings in the tree), its container headers and where it sits."""
+    are siblings in the tree; they start at `start`), its container headers and where it sits (its
+    parent's type)."""
+    return (header, where, item.type, data[start : item.end_byte], item.start_byte - start)
+
+
+def _attributes_start(item: Node) -> int:
+    """Where the `#[..]`s right before `item` start (`with_attributes` for one node)."""
     start = item.start_byte
     sib = item.prev_named_sibling
     while sib is not None and sib.type == "attribute_item":
         start = sib.start_byte
         sib = sib.prev_named_sibling
-    return (header, item.parent.type if item.parent else "", item.type, data[start : item.end_byte], item.start_byte - start)
+    return start
 
 
 def _container_broken(item: Node) -> bool:

@@ -87,7 +87,7 @@ class FileSummary:
         for child in src.root.children:
             if child.type == "use_declaration" and not child.has_error:
                 out.merge(summarize_use(child, src.data))
-        for item, _header in iter_items(src.root, src.data):
+        for item, *_ in iter_items(src.root, src.data):
             out.merge(summarize_item(item, src.data))
         return out
 
