@@ -335,10 +335,12 @@ def test_item_keys_read_attributes_from_the_children_lists_as_the_tree_links_the
     item of the fixtures and of broken code (attributes before a stray token, a comment between)."""
     from pathlib import Path
 
+    from ferrolens.analyzers.dry.fingerprint import _attributes, with_attribute_texts
     from ferrolens.analyzers.engine import _attributes_start, iter_items
+    from ferrolens.analyzers.syntax import descendants
 
     texts = [p.read_bytes() for p in sorted(Path(__file__).parent.joinpath("fixtures").rglob("*.rs"))]
-    texts.append(b"#[a]\n#[b] ) fn f() {}\n#[c]\n// note\nfn g() {}\nimpl S {\n    #[inline] #[cold]\n    fn h() {}\n    ; #[x] fn k() {}\n}\n")
+    texts.append(b"#[a]\n#[b] ) fn f() {}\n#[c]\n// note\nfn g() {}\nimpl S {\n    #[inline] #[cold]\n    fn h() {}\n    ; #[x] fn k() {}\n}\n#[cfg(test)] /* c */ #[x] mod t {}\n")
     checked = with_attrs = 0
     for data in texts:
         src = SourceFile(data, "x.rs")
@@ -347,4 +349,9 @@ def test_item_keys_read_attributes_from_the_children_lists_as_the_tree_links_the
             assert where == item.parent.type
             checked += 1
             with_attrs += start != item.start_byte
+        # the clone fingerprint's reading of the attributes (comments between them skipped)
+        for node in [src.root, *(n for n in descendants(src.root) if n.type == "declaration_list")]:
+            for child, prev, attrs in with_attribute_texts(node.children, data):
+                assert attrs == _attributes(child, data), (data[:60], child.start_point)
+                assert prev == (child.prev_sibling.type if child.prev_sibling is not None else None)
     assert checked > 1000 and with_attrs > 50
