@@ -156,6 +156,7 @@ class Engine:
         self._item_plan = [
             (r, r.node_types, re.compile(b"|".join(map(re.escape, r.needles))).search if r.needles else None) for r in self._item_rules
         ]
+        self._kind_plans: dict[str, list[tuple[Rule, Callable | None]]] = {}  # item kind -> the rules for it
         self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
         # the item queries of the rules and of the summaries' loop calls, run as one on an item
         self._item_queries = ItemQueries((LOOP_CALLS, *(q for r in self._item_rules for q in r.queries)))
@@ -306,9 +307,10 @@ class Engine:
         kind = item.type
         loops = None  # whether the item has a loop, once a rule asks
         ctx.begin_item(item, runs)
-        for rule, types, find in self._item_plan:
-            if types and kind not in types:
-                continue
+        plan = self._kind_plans.get(kind)
+        if plan is None:
+            plan = self._kind_plans[kind] = [(rule, find) for rule, types, find in self._item_plan if not types or kind in types]
+        for rule, find in plan:
             if find is not None and find(text) is None:
                 continue
             if rule.in_loops:
