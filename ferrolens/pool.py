@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import traceback
+from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Callable, Iterable, Iterator
 
@@ -34,20 +35,27 @@ class Workers:
             theirs.close()
             self._conns.append(mine)
             self._procs.append(proc)
+        self._queued: dict[Connection, deque[int]] = {conn: deque() for conn in self._conns}  # tasks sent, not answered
 
-    def map_unordered(self, tasks: Iterable) -> Iterator[tuple[int, int, object]]:
-        """Each task to the first free worker, taken from `tasks` only then; yields (task number,
-        worker, result) as they come."""
+    def map_unordered(self, tasks: Iterable, ahead: int = 2) -> Iterator[tuple[int, int, object]]:
+        """Each task to a worker with fewer than `ahead` in hand, taken from `tasks` only then; yields
+        (task number, worker, result) as they come. With two in hand a worker starts its next task as
+        soon as it sends a result, while the parent reads that result and does what it does with it
+        (with one, each worker waited for that: 0.2 s of 3.3 s on T3). The tasks must be small (file
+        names): a worker's inbound pipe holds its queued ones while it writes a result back."""
         todo = enumerate(tasks)
-        busy: dict[Connection, int] = {}
-        for conn in self._conns:
-            if not self._give(conn, todo, busy):
-                break
-        while busy:
-            for conn in wait(list(busy)):
-                k = busy.pop(conn)
+        queued = self._queued
+        for _ in range(ahead):
+            for conn in self._conns:
+                self._give(conn, todo, queued[conn])
+        while True:
+            waiting = [conn for conn, q in queued.items() if q]
+            if not waiting:
+                return
+            for conn in wait(waiting):
+                k = queued[conn].popleft()
+                self._give(conn, todo, queued[conn])
                 result = self._receive(conn)
-                self._give(conn, todo, busy)
                 yield k, self._conns.index(conn), result
 
     def send(self, worker: int, task) -> None:
@@ -57,6 +65,10 @@ class Workers:
         return self._receive(self._conns[worker])
 
     def close(self) -> None:
+        """Stop the workers; at once when tasks they were given are left (an error, Ctrl-C)."""
+        abandoned = any(self._queued.values())
+        for proc in self._procs if abandoned else ():
+            proc.kill()
         for conn in self._conns:
             try:
                 conn.send(_STOP)
@@ -75,12 +87,11 @@ class Workers:
         self.close()
 
     @staticmethod
-    def _give(conn: Connection, todo, busy: dict) -> bool:
+    def _give(conn: Connection, todo, queued: deque[int]) -> None:
         for k, task in todo:
             conn.send(task)
-            busy[conn] = k
-            return True
-        return False
+            queued.append(k)
+            return
 
     @staticmethod
     def _receive(conn: Connection):

@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -408,6 +409,9 @@ def _remember(task):
         return _os.getpid()
     if task[0] == "fail":
         raise ValueError("this task fails")
+    if task[0] == "sleep":
+        time.sleep(task[1])
+        return None
     return globals().get("_KEPT_HERE", [])
 
 
@@ -424,6 +428,14 @@ def test_worker_pool_keeps_each_workers_state_and_reports_failures():
             list(workers.map_unordered([("fail",)]))
         workers.send(0, ("show",))  # a failed task leaves its worker serving
         assert isinstance(workers.receive(0), list)
+    # each worker holds two tasks (the next waits in its pipe); a failure leaves the others undone, and
+    # closing then stops the workers at once instead of waiting for them
+    workers = Workers(2, _remember)
+    with pytest.raises(WorkerError, match="this task fails"):
+        list(workers.map_unordered([("fail",), ("sleep", 30), ("sleep", 30), ("sleep", 30)]))
+    started = time.monotonic()
+    workers.close()
+    assert time.monotonic() - started < 5
 
 
 def test_check_reads_cargo_toml(tmp_path: Path):
