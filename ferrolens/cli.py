@@ -10,7 +10,6 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ferrolens import __version__
@@ -348,8 +347,11 @@ def _forked_map(fn, items: list, jobs: int, worth: bool = True) -> list:
     import multiprocessing
 
     if jobs > 1 and worth and len(items) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(fn, items))
+        out: list = [None] * len(items)
+        with Workers(min(jobs, len(items)), fn) as pool:  # (lighter than a ProcessPoolExecutor: 20-30 ms)
+            for k, _, result in pool.map_unordered(items):
+                out[k] = result
+        return out
     return [fn(item) for item in items]
 
 
