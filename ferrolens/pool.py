@@ -7,6 +7,7 @@ to a given worker, hence this small pool: one pipe per worker, a task to whichev
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import traceback
@@ -106,6 +107,7 @@ class Workers:
 
 def _serve(conn: Connection, handler: Callable) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # (Ctrl-C is the parent's to handle: it stops the workers)
+    gc.enable()  # (a parent that only gathers results may have turned it off)
     while True:
         try:
             task = conn.recv()
