@@ -83,3 +83,22 @@ def test_the_parts_around_a_copy_parse_like_the_whole_file_there():
             assert [u.start_byte for u in part.named_children if u.type == "use_declaration"] == [s for s, _ in units.uses]
             checked += 1
     assert checked > 100
+
+
+def test_file_units_pickle_as_plain_tuples_and_come_back_as_named_ones():
+    """check's workers pickle every file's units for the parent: the runs and functions travel as
+    plain tuples (no Python call per named tuple) and are named tuples again on arrival."""
+    import pickle
+    from pathlib import Path
+
+    from ferrolens.analyzers.dry.fingerprint import FnUnit, Run, fingerprint
+    from ferrolens.analyzers.source import parse
+
+    data = (Path(__file__).parent / "fixtures" / "dry" / "duplicate_code.rs").read_bytes()
+    units = fingerprint("duplicate_code.rs", data, parse(data).root_node)
+    units.line(0)  # (a line index made: it travels too)
+    back = pickle.loads(pickle.dumps(units))
+    assert units.runs and units.fns
+    assert all(getattr(back, slot) == getattr(units, slot) for slot in units.__slots__)
+    assert {type(r) for r in back.runs} == {Run} and {type(f) for f in back.fns} == {FnUnit}
+    assert back.fns[0].name == units.fns[0].name and back.runs[0].sig == units.runs[0].sig

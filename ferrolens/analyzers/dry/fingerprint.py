@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from functools import partial
 from itertools import accumulate
 from operator import itemgetter
 from typing import NamedTuple
@@ -74,6 +75,15 @@ class FnUnit(NamedTuple):
 
 
 _START, _END = itemgetter(0), itemgetter(1)
+_AS_RUN, _AS_FN = partial(tuple.__new__, Run), partial(tuple.__new__, FnUnit)  # (a plain tuple's fields: C calls)
+
+
+def _unpickled_units(values: dict) -> "FileUnits":
+    units = FileUnits.__new__(FileUnits)
+    for slot, value in values.items():
+        setattr(units, slot, value)
+    units.runs, units.fns = list(map(_AS_RUN, units.runs)), list(map(_AS_FN, units.fns))
+    return units
 
 
 class FileUnits:
@@ -170,6 +180,15 @@ class FileUnits:
             pos = o
             out[o] = line
         return out
+
+    # -- pickled (check's workers send every file's units to the parent) -----------------------------
+    def __reduce__(self):
+        # the runs and functions as plain tuples, made and read back by C calls: a named tuple is
+        # pickled through its Python `__getnewargs__`, one call each (T3: 61k of them, the workers' dumps
+        # 105 -> 51 ms for 300 files of T3, the parent's loads 56 -> 34 ms)
+        values = {slot: getattr(self, slot) for slot in self.__slots__}
+        values["runs"], values["fns"] = list(map(tuple, self.runs)), list(map(tuple, self.fns))
+        return _unpickled_units, (values,)
 
     # -- a JSON form for the batch cache -----------------------------------------------------------
     def to_json(self) -> dict:
