@@ -359,7 +359,7 @@ def _forked_map(fn, items: list, jobs: int, worth: bool = True) -> list:
     if jobs > 1 and worth and len(items) > 1 and "fork" in multiprocessing.get_all_start_methods():
         out: list = [None] * len(items)
         with Workers(min(jobs, len(items)), fn) as pool:  # (lighter than a ProcessPoolExecutor: 20-30 ms)
-            for k, _, result in pool.map_unordered(items):
+            for k, _, result in pool.map_unordered(items, ahead=1):  # (few big tasks: none queued behind a busy worker at the end)
                 out[k] = result
         return out
     return [fn(item) for item in items]
@@ -456,7 +456,10 @@ def _finish_files(files: list[Path], reports: list, settings, jobs: int, clones:
         # the clone report in shares of neighbouring files (copies are mostly near each other: a share
         # reuses its pair results and parsed partners), then the second pass
         n = jobs * 8
-        tasks = [("clones", list(range(k * len(reps) // n, (k + 1) * len(reps) // n))) for k in range(n)]
+        parts = [list(range(k * len(reps) // n, (k + 1) * len(reps) // n)) for k in range(n)]
+        # the biggest first (by units: the work the report makes), so no worker is left with one at the end
+        parts.sort(key=lambda part: -sum(len(reps[i].units.runs) + len(reps[i].units.fns) for i in part))
+        tasks = [("clones", part) for part in parts]
     _SECOND = (files, reports, settings, crates)
     tasks += [("second", i) for i, _ in todo]
     try:
