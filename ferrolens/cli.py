@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import hashlib
 import gc
+import hashlib
 import json
 import os
 import sys

@@ -383,15 +383,9 @@ def _units(node: Node, data: bytes) -> list[tuple[Node, bytes, int, str]] | None
     return None if body is None else iter_items(body, data, data[node.start_byte : body.start_byte])
 
 
-def _first_child_after(node: Node, offset: int) -> Node | None:
-    """The first child of `node` that ends after `offset` (through a cursor: tree-sitter 0.26's
-    `Node.first_child_for_byte` crashes the process when there is none)."""
-    cursor = node.walk()
-    return cursor.node if cursor.goto_first_child_for_byte(offset) is not None else None
-
-
 def _children_from(node: Node, offset: int):
-    """The children of `node` from the first that ends after `offset` on, through one cursor (a node's
+    """The children of `node` from the first that ends after `offset` on, through one cursor
+    (tree-sitter 0.26's `Node.first_child_for_byte` crashes the process when there is none, and a node's
     `next_sibling` looks for its parent from the root down: a walk of a file's top level with it is
     quadratic in its items)."""
     cursor = node.walk()
@@ -406,7 +400,7 @@ def _gains_attribute(root: Node, start: int) -> bool:
     """Whether an attribute just before the group starting at `start` (in the new text) now belongs to
     its item: `#[cold]` that a broken item above had swallowed is free again once that item is
     re-parsed, and the group after the changed text has another extent, key and findings."""
-    node = _first_child_after(root, start)
+    node = next(_children_from(root, start), None)
     prev = node.prev_named_sibling if node is not None and node.start_byte == start else None
     return prev is not None and prev.type == "attribute_item"
 
@@ -525,8 +519,8 @@ def _walk(src: SourceFile, cache: ItemCache, item_runs: ItemRuns | None) -> tupl
 
 def _walk_children(children: list[Node], where: str, data: bytes, cache: ItemCache, groups: list, group_starts: list, new_groups: list, fresh: dict, runs: ItemRuns | None) -> None:
     """Groups for top-level children (of a node of type `where`), appended to `groups` (and
-    `new_groups`); `fresh` gets the item nodes of the groups made anew. An item's summary runs its loop-call query through `runs`, with
-    the rules' queries: the rules then find their matches there."""
+    `new_groups`); `fresh` gets the item nodes of the groups made anew. An item's summary runs its
+    loop-call query through `runs`, with the rules' queries: the rules then find their matches there."""
     summaries = cache.summaries
 
     def summary(key: tuple, node: Node, use: bool = False) -> FileSummary:
