@@ -337,6 +337,7 @@ def test_item_keys_read_attributes_from_the_children_lists_as_the_tree_links_the
 
     from ferrolens.analyzers.dry.fingerprint import _attributes, with_attribute_texts
     from ferrolens.analyzers.engine import _attributes_start, iter_items
+    from ferrolens.analyzers.summary import summarize_item
     from ferrolens.analyzers.syntax import descendants
 
     texts = [p.read_bytes() for p in sorted(Path(__file__).parent.joinpath("fixtures").rglob("*.rs"))]
@@ -344,9 +345,12 @@ def test_item_keys_read_attributes_from_the_children_lists_as_the_tree_links_the
     checked = with_attrs = 0
     for data in texts:
         src = SourceFile(data, "x.rs")
-        for item, _, start, where in iter_items(src.root, src.data):
+        for item, _, start, where, container in iter_items(src.root, src.data):
             assert start == _attributes_start(item), (data[:60], item.start_point)
             assert where == item.parent.type
+            assert container == (item.parent.parent if where == "declaration_list" else None)
+            # (a summary told where its item sits is the one that looks it up)
+            assert summarize_item(item, src.data, place=(where, container)) == summarize_item(item, src.data)
             checked += 1
             with_attrs += start != item.start_byte
         # the clone fingerprint's reading of the attributes (comments between them skipped)

@@ -51,10 +51,11 @@ NOT_CHECKED = {
 }
 
 
-def iter_items(root: Node, data: bytes, header: bytes = b"") -> list[tuple[Node, bytes, int, str]]:
-    """(item, container headers, where its outer attributes start, its parent's type) for every
-    checkable item in document order, descending into impl/trait/mod bodies."""
-    out: list[tuple[Node, bytes, int, str]] = []
+def iter_items(root: Node, data: bytes, header: bytes = b"", container: Node | None = None) -> list[tuple[Node, bytes, int, str, Node | None]]:
+    """(item, container headers, where its outer attributes start, its parent's type, the impl/trait/mod
+    whose body holds it) for every checkable item in document order, descending into impl/trait/mod
+    bodies (`root` is the body of `container`, when given)."""
+    out: list[tuple[Node, bytes, int, str, Node | None]] = []
     where = root.type
     for child, attrs in with_attributes(root.children):
         ctype = child.type
@@ -64,9 +65,9 @@ def iter_items(root: Node, data: bytes, header: bytes = b"") -> list[tuple[Node,
             # an error inside one method must not hide the others: items with errors are skipped later
             body = child.child_by_field_name("body")
             if body is not None:
-                out.extend(iter_items(body, data, header + data[child.start_byte : body.start_byte]))
+                out.extend(iter_items(body, data, header + data[child.start_byte : body.start_byte], child))
                 continue
-        out.append((child, header, attrs, where))
+        out.append((child, header, attrs, where, container))
     return out
 
 
@@ -371,16 +372,16 @@ class _Group:
         node = next((c for c in _children_from(root, at) if c.start_byte >= at), None)
         if node is None or node.start_byte != at or node.end_byte != start + self.length:
             raise _Moved
-        units = _units(node, data) or [(node, b"", _attributes_start(node), root.type)]
-        if [_item_key(*unit, data) for unit in units] != [key for _, key in self.entries]:
+        units = _units(node, data) or [(node, b"", _attributes_start(node), root.type, None)]
+        if [_item_key(unit, data) for unit in units] != [key for _, key in self.entries]:
             raise _Moved
         return [unit[0] for unit in units]
 
 
-def _units(node: Node, data: bytes) -> list[tuple[Node, bytes, int, str]] | None:
-    """An impl/trait/mod's items with their container headers; None for anything else."""
+def _units(node: Node, data: bytes) -> list[tuple[Node, bytes, int, str, Node | None]] | None:
+    """An impl/trait/mod's items (`iter_items`); None for anything else."""
     body = node.child_by_field_name("body") if node.type in CONTAINERS else None
-    return None if body is None else iter_items(body, data, data[node.start_byte : body.start_byte])
+    return None if body is None else iter_items(body, data, data[node.start_byte : body.start_byte], node)
 
 
 def _children_from(node: Node, offset: int):
@@ -523,10 +524,10 @@ def _walk_children(children: list[Node], where: str, data: bytes, cache: ItemCac
     loop-call query through `runs`, with the rules' queries: the rules then find their matches there."""
     summaries = cache.summaries
 
-    def summary(key: tuple, node: Node, use: bool = False) -> FileSummary:
+    def summary(key: tuple, unit: tuple) -> FileSummary:
         s = summaries.get(key)
         if s is None:
-            s = summarize_use(node, data) if use else summarize_item(node, data, runs)
+            s = summarize_item(unit[0], data, runs, unit[3:])
         return s
 
     def add(g: _Group, start: int) -> None:
@@ -540,12 +541,13 @@ def _walk_children(children: list[Node], where: str, data: bytes, cache: ItemCac
         if ctype in NOT_CHECKED:
             if ctype == "use_declaration" and not child.has_error:
                 key = ("use", data[cs : child.end_byte])
-                add(_Group(child.end_byte - cs, 0, (), (summary(key, child, use=True),), sums=(key,)), cs)
+                add(_Group(child.end_byte - cs, 0, (), (summaries.get(key) or summarize_use(child, data),), sums=(key,)), cs)
             continue
         units = _units(child, data)
         if units is None:
-            key = _item_key(child, b"", attrs, where, data)
-            g = _Group(child.end_byte - cs + key[4], key[4], ((key[4], key),), (summary(key, child),))
+            unit = (child, b"", attrs, where, None)
+            key = _item_key(unit, data)
+            g = _Group(child.end_byte - cs + key[4], key[4], ((key[4], key),), (summary(key, unit),))
             g.loose = ctype not in ITEM_KINDS
             add(g, cs - key[4])
             fresh[id(g)] = [child]
@@ -555,16 +557,17 @@ def _walk_children(children: list[Node], where: str, data: bytes, cache: ItemCac
         if known is not None:
             add(known, cs)
             continue
-        entries = tuple((unit[0].start_byte - cs, _item_key(*unit, data)) for unit in units)
-        g = _Group(child.end_byte - cs, 0, entries, tuple(summary(key, unit[0]) for unit, (_, key) in zip(units, entries)), ckey)
+        entries = tuple((unit[0].start_byte - cs, _item_key(unit, data)) for unit in units)
+        g = _Group(child.end_byte - cs, 0, entries, tuple(summary(key, unit) for unit, (_, key) in zip(units, entries)), ckey)
         add(g, cs)
         fresh[id(g)] = [unit[0] for unit in units]
 
 
-def _item_key(item: Node, header: bytes, start: int, where: str, data: bytes) -> tuple:
-    """What an item's findings depend on: its bytes with its outer attributes (`#[inline]`, `#[repr]`
-    are siblings in the tree; they start at `start`), its container headers and where it sits (its
-    parent's type)."""
+def _item_key(unit: tuple, data: bytes) -> tuple:
+    """What an item's findings depend on (`unit`: as `iter_items` gives it): its bytes with its outer
+    attributes (`#[inline]`, `#[repr]` are siblings in the tree), its container headers and where it
+    sits (its parent's type)."""
+    item, header, start, where = unit[:4]
     return (header, where, item.type, data[start : item.end_byte], item.start_byte - start)
 
 

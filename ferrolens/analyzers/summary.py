@@ -87,8 +87,8 @@ class FileSummary:
         for child in src.root.children:
             if child.type == "use_declaration" and not child.has_error:
                 out.merge(summarize_use(child, src.data))
-        for item, *_ in iter_items(src.root, src.data):
-            out.merge(summarize_item(item, src.data))
+        for item, _, _, where, container in iter_items(src.root, src.data):
+            out.merge(summarize_item(item, src.data, place=(where, container)))
         return out
 
 
@@ -174,15 +174,21 @@ def _crates_named(data: bytes, node: Node) -> set[str]:
     return {m.decode() for m in _CRATE_PATH.findall(data, start, end)} if data.find(b"::", start, end) >= 0 else set()
 
 
-def summarize_item(item: Node, data: bytes, runs=None) -> FileSummary:
+def summarize_item(item: Node, data: bytes, runs=None, place: tuple = ()) -> FileSummary:
     """One item's declarations. Built straight into a summary whose empty parts are the shared empty
-    objects (most parts of most items are empty: 11k items on 180k lines). `runs`: see `_loop_calls`."""
+    objects (most parts of most items are empty: 11k items on 180k lines). `runs`: see `_loop_calls`.
+    `place`: its parent's type and the impl/trait/mod it is in, as `iter_items` gives them (else they
+    are looked up: tree-sitter 0.26 finds a node's parent by a walk down from the root)."""
     parts: dict = {"crates": _crates_named(data, item) or _NO_SET, "loop_calls": _loop_calls(item, data, runs) or _NO_SET}
     kind = item.type
     if kind == "function_item":
         name = _text(data, item.child_by_field_name("name"))
         ret = _text(data, item.child_by_field_name("return_type"))
-        impl = _impl_of(item)
+        if place:
+            where, container = place
+            impl = container if container is not None and container.type == "impl_item" else None
+        else:
+            where, impl = (item.parent.type if item.parent is not None else ""), _impl_of(item)
         owner = _impl_part(impl, "type", data) if impl is not None else None
         mods = next((c for c in item.children if c.type == "function_modifiers"), None)
         if mods is not None and any(c.type == "const" for c in mods.children):
@@ -191,7 +197,7 @@ def summarize_item(item: Node, data: bytes, runs=None) -> FileSummary:
             parts["methods"] = {(owner, name): ret}
             if _impl_part(impl, "trait", data) == "Iterator":
                 parts["iterators"] = {owner}
-        elif item.parent is not None and item.parent.type in ("source_file", "declaration_list"):
+        elif where in ("source_file", "declaration_list"):
             parts["functions"] = {name: ret}
     elif kind == "const_item":
         value = item.child_by_field_name("value")
