@@ -207,7 +207,7 @@ def units(text: str, encoding: str) -> int:
         return len(text.encode("utf-8", "surrogatepass"))
     if encoding == UTF32:
         return len(text)
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # (a character past U+FFFF is two units)
 
 
 def _local_change(old: Tree, new: Tree, edits: list[tuple[int, int, int]]) -> list[tuple[int, int]] | None:
@@ -352,6 +352,8 @@ class SourceFile:
         if encoding == UTF8:
             return line, offset - start
         raw = self.data[start:offset]
+        if raw.isascii():
+            return line, len(raw)  # (one code unit a character in every encoding: no decoding)
         try:
             prefix = raw.decode("utf-8", "surrogatepass")  # lone surrogates can arrive through JSON
         except UnicodeDecodeError:
