@@ -84,7 +84,7 @@ def entry() -> None:
     argv = sys.argv[1:]
     _EXIT_AFTER = "serve" not in argv
     code = main(argv)
-    if "serve" in argv:
+    if not _EXIT_AFTER:
         raise SystemExit(code)
     try:
         sys.stdout.flush()

@@ -2,7 +2,8 @@
 
 `check`'s first pass keeps, in the worker that read a file, what a second look at it needs (its tree
 and item cache); the second pass is then asked of that worker. A ProcessPoolExecutor cannot send a task
-to a given worker, hence this small pool: one pipe per worker, a task to whichever is free.
+to a given worker, hence this small pool: one pipe per worker, each task to a worker with fewer than
+`ahead` tasks in hand (`map_unordered`). The clone report's forked workers are one too.
 """
 
 from __future__ import annotations
