@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ferrolens.analyzers.model import Applicability, Edit, Finding, Fix, Related
 from ferrolens.server.documents import shift_findings
 
@@ -32,3 +35,91 @@ def test_several_edits_in_order():
     f = finding(100, 120)
     (g,) = shift_findings([f], [(0, 0, 5), (200, 210, 200), (10, 20, 10)])
     assert (g.start, g.end) == (95, 115)
+
+
+def _shift_reference(findings, edits):
+    """shift_findings as first written, one offset at a time (the fast paths must agree with it)."""
+    from dataclasses import replace
+
+    out = findings
+    for start, old_end, new_end in edits:
+        delta = new_end - old_end
+
+        def keeps(a, b):
+            return b <= start or a >= old_end
+
+        def first(x):
+            return x if x < start else x + delta
+
+        def last(x):
+            return x if x <= start else x + delta
+
+        moved = []
+        for f in out:
+            spans = [(f.start, f.end)] + [(e.start, e.end) for fx in f.all_fixes() for e in fx.edits]
+            if not all(keeps(a, b) for a, b in spans):
+                continue
+
+            def fix(fx):
+                return replace(fx, edits=tuple(Edit(first(e.start), max(first(e.start), last(e.end)), e.content) for e in fx.edits))
+
+            moved.append(
+                replace(
+                    f,
+                    start=first(f.start),
+                    end=max(first(f.start), last(f.end)),
+                    fix=fix(f.fix) if f.fix else None,
+                    alternatives=tuple(fix(x) for x in f.alternatives),
+                    related=tuple(
+                        r if r.path is not None else Related(first(r.start), max(first(r.start), last(r.end)), r.message)
+                        for r in f.related
+                        if r.path is not None or keeps(r.start, r.end)
+                    ),
+                )
+            )
+        out = moved
+    return out
+
+
+_spans = st.tuples(st.integers(0, 60), st.integers(0, 8)).map(lambda t: (t[0], t[0] + t[1]))
+
+
+@st.composite
+def _findings(draw):
+    (s, e), fix_spans, related = draw(_spans), draw(st.lists(_spans, max_size=2)), draw(st.lists(st.tuples(_spans, st.booleans()), max_size=2))
+    fix = Fix(Applicability.UNSAFE, "f", tuple(Edit(a, b, "x") for a, b in fix_spans)) if fix_spans else None
+    rel = tuple(Related(a, b, "r", path="x.rs" if other else None) for (a, b), other in related)
+    return Finding("duplicate_code", s, e, "m", fix=fix, related=rel)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(_findings(), max_size=6), st.lists(st.tuples(_spans, st.integers(0, 6)).map(lambda t: (t[0][0], t[0][1], t[0][0] + t[1])), min_size=1, max_size=3))
+def test_shifting_agrees_with_moving_each_offset(findings, edits):
+    assert shift_findings(findings, edits) == _shift_reference(findings, edits)
+
+
+def test_diagnostics_json_is_the_lsp_diagnostic_and_reuses_the_text_of_unchanged_findings():
+    import json
+
+    from lsprotocol.converters import get_converter
+
+    from ferrolens.analyzers.model import Severity
+    from ferrolens.analyzers.source import SourceFile
+    from ferrolens.server import convert
+
+    src = SourceFile(b"fn a() {}\nfn b() {}\n\nfn c() {}\n", "x.rs")
+    related = (Related(21, 30, "the copy"), Related(2, 4, "elsewhere", path="src/y.rs"))
+    f1 = Finding("duplicate_code", 0, 9, "m1", Severity.WARNING, related=related)
+    f2 = Finding("eager_fallback", 10, 19, "m2", Severity.HINT)
+    texts: dict = {}
+    out = json.loads(convert.diagnostics_json(src, "file:///x.rs", [f1, f2], "utf-16", None, texts))
+    conv = get_converter()
+    assert out == [conv.unstructure(convert.diagnostic(src, "file:///x.rs", f, "utf-16")) for f in (f1, f2)]
+    assert out[0]["relatedInformation"][0]["location"]["range"]["start"] == {"line": 3, "character": 0}
+    before = dict(texts)
+    src.apply_edit(20, 21, b"")  # the blank line goes: f1's copy moves up a line, f2 stays
+    moved = shift_findings([f1, f2], [(20, 21, 20)])
+    out = json.loads(convert.diagnostics_json(src, "file:///x.rs", moved, "utf-16", None, texts))
+    assert out[0]["relatedInformation"][0]["location"]["range"]["start"] == {"line": 2, "character": 0}
+    assert len(texts) == 2
+    assert [t for t in texts.values() if t in before.values()] == [before[next(k for k in before if k[0] == "eager_fallback")]]

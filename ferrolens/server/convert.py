@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from lsprotocol import types as lsp
+from lsprotocol.converters import get_converter
 
 from ferrolens import __version__
 from ferrolens.analyzers.model import Edit, FileEdit, Finding, Fix, Severity
@@ -19,6 +21,7 @@ SEVERITY = {
     Severity.HINT: lsp.DiagnosticSeverity.Hint,
 }
 FIX_ALL_KIND = "source.fixAll.ferrolens"
+_CONVERTER = get_converter()
 _DOC_URIS: dict[str, str] = {}
 
 
@@ -57,28 +60,74 @@ def docs_uri(rule_name: str) -> str | None:
     return uri
 
 
-def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None) -> lsp.Diagnostic:
-    """`uri_of` names the other files that related locations point into (default: a path as is)."""
+def diagnostic_fields(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None) -> dict:
+    """The diagnostic as the client reads it in JSON (fields in LSP's camelCase, empty ones left out).
+    `uri_of` names the other files that related locations point into (default: a path as is)."""
+    out: dict = {"range": _range_fields(src, f.start, f.end, enc), "message": f.message, "severity": SEVERITY[f.severity].value, "code": f.rule}
     href = docs_uri(f.rule)
-    return lsp.Diagnostic(
-        range=to_range(src, f.start, f.end, enc),
-        message=f.message,
-        severity=SEVERITY[f.severity],
-        code=f.rule,
-        code_description=lsp.CodeDescription(href=href) if href else None,
-        source="ferrolens",
-        related_information=[
-            lsp.DiagnosticRelatedInformation(
-                location=lsp.Location(uri=uri, range=to_range(src, r.start, r.end, enc))
+    if href:
+        out["codeDescription"] = {"href": href}
+    out["source"] = "ferrolens"
+    if f.related:
+        out["relatedInformation"] = [
+            {
+                "location": {"uri": uri, "range": _range_fields(src, r.start, r.end, enc)}
                 if r.path is None
-                else lsp.Location(uri=uri_of(r.path) if uri_of else Path(r.path).absolute().as_uri(), range=lsp.Range(lsp.Position(r.start, 0), lsp.Position(r.end + 1, 0))),
-                message=r.message,
-            )
+                else {
+                    "uri": uri_of(r.path) if uri_of else Path(r.path).absolute().as_uri(),
+                    "range": {"start": {"line": r.start, "character": 0}, "end": {"line": r.end + 1, "character": 0}},
+                },
+                "message": r.message,
+            }
             for r in f.related
         ]
-        or None,
-        data={"rule": f.rule, "start": f.start, "end": f.end},
-    )
+    return out
+
+
+def _range_fields(src: SourceFile, start: int, end: int, enc: str) -> dict:
+    sl, sc = src.position(start, enc)
+    el, ec = src.position(end, enc)
+    return {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}}
+
+
+def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None) -> lsp.Diagnostic:
+    return _CONVERTER.structure(diagnostic_fields(src, uri, f, enc, uri_of), lsp.Diagnostic)
+
+
+class RawJSON(str):
+    """JSON text that goes to the client as it is (a result the protocol writes without pygls's
+    converter)."""
+
+
+def diagnostics_json(src: SourceFile, uri: str, findings, enc: str, uri_of, texts: dict) -> str:
+    """The JSON array of the findings' diagnostics. `texts` holds the JSON text of each diagnostic the
+    document showed last, by what it shows (rule, message, severity, the lines and columns of its range
+    and of its related locations); it is replaced by this call's. A keystroke changes a few findings
+    and moves the others by bytes, not by what the client sees: their text is sent again as it was,
+    without building lsprotocol objects, walking them with cattrs and encoding them (on a 52k-line
+    file with 265 findings, those took about two thirds of a keystroke's 30 ms)."""
+    position = src.position
+    fresh: dict = {}
+    out = []
+    for f in findings:
+        key = (
+            f.rule,
+            f.message,
+            f.severity,
+            position(f.start, enc),
+            position(f.end, enc),
+            tuple((r.message, r.path, r.start, r.end) if r.path is not None else (r.message, position(r.start, enc), position(r.end, enc)) for r in f.related)
+            if f.related
+            else (),
+        )
+        text = texts.get(key) or fresh.get(key)
+        if text is None:
+            text = json.dumps(diagnostic_fields(src, uri, f, enc, uri_of), separators=(",", ":"))
+        fresh[key] = text
+        out.append(text)
+    texts.clear()
+    texts.update(fresh)
+    return "[" + ",".join(out) + "]"
 
 
 def text_edits(src: SourceFile, edits: tuple[Edit, ...] | list[Edit], enc: str) -> list[lsp.TextEdit]:

@@ -35,6 +35,7 @@ class Document:
     dry_dirty: bool = False  # the text changed since duplicate_code last ran
     dry_cache: ItemCache = field(default_factory=ItemCache)
     dry_runs: int = 0
+    shown: dict = field(default_factory=dict)  # the JSON text of each diagnostic last sent (convert.diagnostics_json)
 
 
 def open_document(uri: str, version: int, text: str, max_size: int, key: str = "", kind: str = "rust") -> Document:
@@ -96,6 +97,13 @@ def shift_findings(findings: list[Finding], edits: list[tuple[int, int, int]]) -
 
         moved = []
         for f in out:
+            offsets = _offsets(f)
+            if max(offsets) < start:
+                moved.append(f)  # wholly before the edit: nothing moves
+                continue
+            if min(offsets) >= old_end:
+                moved.append(f.shifted(delta))  # wholly after it: everything moves by the same bytes
+                continue
             spans = [(f.start, f.end)] + [(e.start, e.end) for fx in f.all_fixes() for e in fx.edits]
             if not all(keeps(a, b) for a, b in spans):
                 continue
@@ -121,4 +129,16 @@ def shift_findings(findings: list[Finding], edits: list[tuple[int, int, int]]) -
                 )
             )
         out = moved
+    return out
+
+
+def _offsets(f: Finding) -> list[int]:
+    """Every byte offset of the finding: its range, its fixes' edits, its related places in the file."""
+    out = [f.start, f.end]
+    for fx in f.all_fixes():
+        for e in fx.edits:
+            out += (e.start, e.end)
+    for r in f.related:
+        if r.path is None:
+            out += (r.start, r.end)
     return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+import inspect
+import json
 import logging
 import os
 import stat
@@ -13,6 +15,7 @@ from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
+from pygls.exceptions import JsonRpcInternalError
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
@@ -50,6 +53,36 @@ class FerrolensProtocol(LanguageServerProtocol):
                     e for e in offered if e != lsp.PositionEncodingKind.Utf8
                 ]
         return (yield from super().lsp_initialize(params))
+
+    def notify_json(self, method: str, params: str) -> None:
+        """A notification whose params are JSON text already (`notify` would walk them with cattrs)."""
+        self.send_json('{"jsonrpc":"2.0","method":%s,"params":%s}' % (json.dumps(method), params))
+
+    def _send_response(self, msg_id, result=None, error=None):
+        if error is None and isinstance(result, convert.RawJSON):
+            self._result_types.pop(msg_id, None)
+            self.send_json('{"jsonrpc":"2.0","id":%s,"result":%s}' % (json.dumps(msg_id), result))
+            return
+        super()._send_response(msg_id, result, error)
+
+    def send_json(self, body: str) -> None:
+        """Write one message of ready JSON text, as pygls's `_send_data` writes what it encodes."""
+        if self.writer is None:
+            log.error("unable to send data: no transport")
+            return
+        data = body.encode("utf-8")
+        if self._include_headers:
+            data = b"Content-Length: %d\r\nContent-Type: %s; charset=%s\r\n\r\n%s" % (len(data), self.CONTENT_TYPE.encode(), self.CHARSET.encode(), data)
+        try:
+            res = self.writer.write(data)
+            if inspect.isawaitable(res):
+                asyncio.ensure_future(res)
+        except BrokenPipeError:
+            log.exception("sending data failed: the pipe is broken")
+            raise
+        except Exception as error:
+            log.exception("sending data failed")
+            self._server._report_server_error(error, JsonRpcInternalError)
 
     def _user(self, method: str, params):
         if (handler := self.fm.features.get(method)) is not None:
@@ -495,21 +528,33 @@ class FerrolensServer(LanguageServer):
             if other is not None and other.src is not None:
                 other.src.drop_tree()
 
-    def diagnostics(self, doc: Document) -> list[lsp.Diagnostic]:
-        findings = [f for f in self.findings_of(doc) if not is_assist(f.rule)]
+    def _shown(self, doc: Document) -> list:
+        return [f for f in self.findings_of(doc) if not is_assist(f.rule)]
+
+    def diagnostics(self, doc: Document, rule: str | None = None) -> list[lsp.Diagnostic]:
+        """The document's diagnostics as lsprotocol objects (of one rule: `rule`), for code lenses."""
+        if doc.src is None:
+            return []
+        return [convert.diagnostic(doc.src, doc.uri, f, self.enc, self.project.uri_of) for f in self._shown(doc) if rule is None or f.rule == rule]
+
+    def diagnostics_json(self, doc: Document) -> str:
+        """The document's diagnostics as a JSON array (see `convert.diagnostics_json`)."""
+        findings = self._shown(doc)
         if doc.src is None:
             if doc.problem is None:
-                return []
-            return [lsp.Diagnostic(range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)), message=doc.problem, severity=lsp.DiagnosticSeverity.Information, source="ferrolens")]
-        return [convert.diagnostic(doc.src, doc.uri, f, self.enc, self.project.uri_of) for f in findings]
+                return "[]"
+            problem = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "message": doc.problem, "severity": lsp.DiagnosticSeverity.Information.value, "source": "ferrolens"}
+            return json.dumps([problem])
+        return convert.diagnostics_json(doc.src, doc.uri, findings, self.enc, self.project.uri_of, doc.shown)
 
     def publish(self, doc: Document, dry: bool = True) -> None:
         """Publish the document's diagnostics; after an edit, duplicate_code runs again once the
         document is quiet (`dry`)."""
         if self.pull:
             return
-        diags = self.diagnostics(doc)
-        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version))
+        diags = self.diagnostics_json(doc)
+        params = '{"uri":%s,"version":%s,"diagnostics":%s}' % (json.dumps(doc.uri), json.dumps(doc.version), diags)
+        self.protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
         if dry and doc.dry_dirty:
             self.schedule_dry(doc)
 
@@ -742,10 +787,11 @@ async def pull_diagnostics(ls: FerrolensServer, params: lsp.DocumentDiagnosticPa
     result_id = f"{ls.generation}:{doc.version}:{doc.dry_runs}"
     if params.previous_result_id == result_id and doc.analyzed == (doc.version, ls.generation):
         return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-    items = ls.diagnostics(doc)
+    items = ls.diagnostics_json(doc)
     if doc.dry_dirty:
         ls.schedule_dry(doc)
-    return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=f"{ls.generation}:{doc.version}:{doc.dry_runs}")
+    result_id = f"{ls.generation}:{doc.version}:{doc.dry_runs}"
+    return convert.RawJSON('{"kind":"full","resultId":%s,"items":%s}' % (json.dumps(result_id), items))
 
 
 @server.feature(lsp.WORKSPACE_DIAGNOSTIC)
@@ -880,9 +926,7 @@ def code_lens(ls: FerrolensServer, params: lsp.CodeLensParams) -> list[lsp.CodeL
     if doc is None or doc.src is None or doc.kind != "rust":
         return []
     lenses = []
-    for d in ls.diagnostics(doc):
-        if d.code != DUPLICATE_CODE:
-            continue
+    for d in ls.diagnostics(doc, DUPLICATE_CODE):
         at = lsp.Range(d.range.start, d.range.start)
         for i, (label, cmd) in enumerate(_copy_commands(ls, d, 3)):
             lenses.append(lsp.CodeLens(range=at, command=lsp.Command(title=("duplicated: " if i == 0 else "") + label, command=cmd.command, arguments=cmd.arguments)))
