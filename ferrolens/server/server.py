@@ -8,6 +8,7 @@ import inspect
 import json
 import logging
 import os
+import select
 import stat
 import sys
 from pathlib import Path
@@ -145,6 +146,7 @@ class FerrolensServer(LanguageServer):
                 if not stat.S_ISFIFO(os.fstat(stdin.fileno()).st_mode):
                     raise ValueError("stdin is not a pipe")
                 await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+                self._stdin_pipe = (reader, stdin.fileno())
             except (ValueError, OSError, AttributeError):
                 reader = StdinAsyncReader(stdin, self.thread_pool)
             await run_async(stop_event=self._stop_event, reader=reader, protocol=self.protocol, logger=log, error_handler=self.report_server_error)
@@ -158,8 +160,22 @@ class FerrolensServer(LanguageServer):
         finally:
             self.shutdown()
 
+    def input_pending(self) -> bool:
+        """More of the client's messages are waiting: read from the pipe but not handled yet, or not
+        read yet. True when that cannot be known (stdin is not a pipe the event loop reads)."""
+        if self._stdin_pipe is None:
+            return True
+        reader, fd = self._stdin_pipe
+        if reader._buffer:
+            return True
+        try:
+            return bool(select.select([fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
     def __init__(self) -> None:
         super().__init__("ferrolens", __version__, protocol_cls=FerrolensProtocol, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self._stdin_pipe: tuple | None = None  # (the pipe's reader, its file descriptor): see input_pending
         self.documents: dict[str, Document] = {}
         self.ignored_uris: set[str] = set()  # open documents that are not Rust
         self.recent: dict[str, None] = {}  # uris of documents that keep their tree, least recent first
@@ -577,11 +593,14 @@ class FerrolensServer(LanguageServer):
         if self.settings.debounce_ms >= 0:
             await asyncio.sleep(self.settings.debounce_ms / 1000)
         else:
-            # adaptive (the default): wait until no change has come for 2 ms (at most 20 ms), which
-            # gathers a burst that is still being read from the pipe. A longer debounce only adds
-            # latency: changes that arrive during an analysis queue up and the next one takes them all.
+            # adaptive (the default): analyse as soon as no more input waits (the messages a burst
+            # already brought were handled before this task ran: the read loop does not yield while it
+            # has buffered data), else wait until no change has come for 2 ms (at most 20 ms). A longer
+            # debounce only adds latency: changes that arrive during an analysis queue up and the next
+            # one takes them all.
+            await asyncio.sleep(0)
             waited, version = 0.0, None
-            while version != doc.version and waited < 0.02:
+            while self.input_pending() and version != doc.version and waited < 0.02:
                 version = doc.version
                 await asyncio.sleep(0.002)
                 waited += 0.002
