@@ -32,7 +32,7 @@ class Settings:
     hide_clippy_mirrored: bool = False  # hide rules that a Clippy lint already reports
     max_file_size: int = 2_000_000  # bytes; larger files are skipped with a message
     include_generated: bool = False  # also check code generator output (`@generated` and the like: source.is_generated)
-    debounce_ms: int = -1  # -1: adaptive (at once when no more input waits, else 2 ms; bursts that arrive during an analysis are coalesced into the next)
+    debounce_ms: int = -1  # -1: adaptive (once the input has been quiet for 1 ms; bursts that arrive during an analysis are coalesced into the next)
     # duplicate_code: the smallest clone reported, test code, how different a renamed copy may be, and
     # how alike a near-miss function must be
     dry_min_tokens: int = 50

@@ -160,18 +160,16 @@ class FerrolensServer(LanguageServer):
         finally:
             self.shutdown()
 
-    def input_pending(self) -> bool:
-        """More of the client's messages are waiting: read from the pipe but not handled yet, or not
-        read yet. True when that cannot be known (stdin is not a pipe the event loop reads)."""
-        if self._stdin_pipe is None:
-            return True
+    def input_pending(self, wait: float = 0.0) -> bool:
+        """More of the client's messages are waiting, read from the pipe and not handled yet or not read
+        yet, or come within `wait` seconds (the event loop blocks that long at most)."""
         reader, fd = self._stdin_pipe
         if reader._buffer:
             return True
         try:
-            return bool(select.select([fd], [], [], 0)[0])
+            return bool(select.select([fd], [], [], wait)[0])
         except (OSError, ValueError):
-            return True
+            return False
 
     def __init__(self) -> None:
         super().__init__("ferrolens", __version__, protocol_cls=FerrolensProtocol, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
@@ -592,15 +590,21 @@ class FerrolensServer(LanguageServer):
     async def _later(self, doc: Document) -> None:
         if self.settings.debounce_ms >= 0:
             await asyncio.sleep(self.settings.debounce_ms / 1000)
-        else:
-            # adaptive (the default): analyse as soon as no more input waits (the messages a burst
-            # already brought were handled before this task ran: the read loop does not yield while it
-            # has buffered data), else wait until no change has come for 2 ms (at most 20 ms). A longer
-            # debounce only adds latency: changes that arrive during an analysis queue up and the next
-            # one takes them all.
+        elif self._stdin_pipe is not None:
+            # adaptive (the default): analyse once the pipe has been quiet for 1 ms, which gathers a
+            # burst still being written (at most 20 ms). The messages read so far were handled before
+            # this task ran: the read loop does not yield while it has buffered data. A longer debounce
+            # only adds latency: changes that arrive during an analysis queue up and the next one takes
+            # them all.
+            loop = asyncio.get_running_loop()
+            until = loop.time() + 0.02
             await asyncio.sleep(0)
+            while self.input_pending(0.001) and loop.time() < until:
+                await asyncio.sleep(0)  # (the reader takes what came)
+        else:
+            # stdin is not a pipe of the event loop's: wait until no change has come for 2 ms
             waited, version = 0.0, None
-            while self.input_pending() and version != doc.version and waited < 0.02:
+            while version != doc.version and waited < 0.02:
                 version = doc.version
                 await asyncio.sleep(0.002)
                 waited += 0.002
