@@ -477,3 +477,64 @@ async def test_std_hash_updates_an_existing_clippy_toml_in_place(client, tmp_pat
     (tmp_path / ".clippy.toml").write_text(new)
     client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
     assert await _clippy_action(client, uri) == []
+
+
+def _read_frame(stream) -> dict | None:
+    length = None
+    while True:
+        line = stream.readline()
+        if not line:
+            return None
+        if line in (b"\r\n", b"\n"):
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return json.loads(stream.read(length))
+
+
+def test_a_burst_written_at_once_over_the_pipe_is_analysed_once():
+    """Raw stdio, as an editor writes: ten changes in one write get one publishDiagnostics, for the
+    last version (the server waits for the pipe to go quiet before it analyses)."""
+    uri = "file:///tmp/burst.rs"
+    proc = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        proc.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
+        proc.stdin.write(_frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+        proc.stdin.write(_frame({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": SRC}}}))
+        proc.stdin.flush()
+        published = []
+
+        def until(version):
+            while True:
+                msg = _read_frame(proc.stdout)
+                assert msg is not None, "the server ended"
+                if msg.get("method") == "textDocument/publishDiagnostics":
+                    published.append(msg["params"]["version"])
+                    if msg["params"]["version"] == version:
+                        return msg["params"]["diagnostics"]
+
+        opened = until(1)
+        burst = b"".join(
+            _frame(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "textDocument/didChange",
+                    "params": {
+                        "textDocument": {"uri": uri, "version": v},
+                        "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": " "}],
+                    },
+                }
+            )
+            for v in range(2, 12)
+        )
+        proc.stdin.write(burst)
+        proc.stdin.flush()
+        last = until(11)
+        assert published == [1, 11]
+        assert [d["code"] for d in last] == [d["code"] for d in opened]
+        proc.stdin.write(_frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}) + _frame({"jsonrpc": "2.0", "method": "exit"}))
+        proc.stdin.flush()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
