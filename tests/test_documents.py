@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ferrolens.analyzers.model import Applicability, Edit, Finding, Fix, Related
-from ferrolens.server.documents import shift_findings
+from ferrolens.server.documents import move_finding, shift_findings
 
 
 def finding(start, end, related=()):
@@ -38,46 +38,10 @@ def test_several_edits_in_order():
 
 
 def _shift_reference(findings, edits):
-    """shift_findings as first written, one offset at a time (the fast paths must agree with it)."""
-    from dataclasses import replace
-
+    """Every finding moved offset by offset through every edit (the fast paths must agree)."""
     out = findings
-    for start, old_end, new_end in edits:
-        delta = new_end - old_end
-
-        def keeps(a, b):
-            return b <= start or a >= old_end
-
-        def first(x):
-            return x if x < start else x + delta
-
-        def last(x):
-            return x if x <= start else x + delta
-
-        moved = []
-        for f in out:
-            spans = [(f.start, f.end)] + [(e.start, e.end) for fx in f.all_fixes() for e in fx.edits]
-            if not all(keeps(a, b) for a, b in spans):
-                continue
-
-            def fix(fx):
-                return replace(fx, edits=tuple(Edit(first(e.start), max(first(e.start), last(e.end)), e.content) for e in fx.edits))
-
-            moved.append(
-                replace(
-                    f,
-                    start=first(f.start),
-                    end=max(first(f.start), last(f.end)),
-                    fix=fix(f.fix) if f.fix else None,
-                    alternatives=tuple(fix(x) for x in f.alternatives),
-                    related=tuple(
-                        r if r.path is not None else Related(first(r.start), max(first(r.start), last(r.end)), r.message)
-                        for r in f.related
-                        if r.path is not None or keeps(r.start, r.end)
-                    ),
-                )
-            )
-        out = moved
+    for edit in edits:
+        out = [g for g in (move_finding(f, *edit) for f in out) if g is not None]
     return out
 
 

@@ -78,58 +78,62 @@ def shift_findings(findings: list[Finding], edits: list[tuple[int, int, int]]) -
     """Findings of an older text moved through the byte edits made since: offsets before an edit stay,
     offsets after it move; a finding whose range or fix the edit touches is dropped (it is being
     rewritten), a related location the edit touches is left out."""
-    from dataclasses import replace
-
-    from ferrolens.analyzers.model import Edit, Fix, Related
-
     out = findings
     for start, old_end, new_end in edits:
-        delta = new_end - old_end
-
-        def keeps(a: int, b: int) -> bool:
-            return b <= start or a >= old_end
-
-        def first(x: int) -> int:  # a start offset: text inserted right there goes before it
-            return x if x < start else x + delta
-
-        def last(x: int) -> int:  # an end offset: text inserted right there goes after it
-            return x if x <= start else x + delta
-
         moved = []
         for f in out:
             offsets = _offsets(f)
             if max(offsets) < start:
                 moved.append(f)  # wholly before the edit: nothing moves
-                continue
-            if min(offsets) >= old_end:
-                moved.append(f.shifted(delta))  # wholly after it: everything moves by the same bytes
-                continue
-            spans = [(f.start, f.end)] + [(e.start, e.end) for fx in f.all_fixes() for e in fx.edits]
-            if not all(keeps(a, b) for a, b in spans):
-                continue
-            if delta == 0 and not f.related:
-                moved.append(f)
-                continue
-
-            def fix(fx: Fix) -> Fix:
-                return replace(fx, edits=tuple(Edit(first(e.start), max(first(e.start), last(e.end)), e.content) for e in fx.edits))
-
-            moved.append(
-                replace(
-                    f,
-                    start=first(f.start),
-                    end=max(first(f.start), last(f.end)),
-                    fix=fix(f.fix) if f.fix else None,
-                    alternatives=tuple(fix(x) for x in f.alternatives),
-                    related=tuple(
-                        r if r.path is not None else Related(first(r.start), max(first(r.start), last(r.end)), r.message)
-                        for r in f.related
-                        if r.path is not None or keeps(r.start, r.end)
-                    ),
-                )
-            )
+            elif min(offsets) >= old_end:
+                moved.append(f.shifted(new_end - old_end))  # wholly after it: all by the same bytes
+            else:
+                g = move_finding(f, start, old_end, new_end)
+                if g is not None:
+                    moved.append(g)
         out = moved
     return out
+
+
+def move_finding(f: Finding, start: int, old_end: int, new_end: int) -> Finding | None:
+    """One finding moved through one edit, offset by offset (None: the edit touches its range or a
+    fix). `shift_findings` takes this path only for a finding around the edit."""
+    from dataclasses import replace
+
+    from ferrolens.analyzers.model import Edit, Fix, Related
+
+    delta = new_end - old_end
+
+    def keeps(a: int, b: int) -> bool:
+        return b <= start or a >= old_end
+
+    def first(x: int) -> int:  # a start offset: text inserted right there goes before it
+        return x if x < start else x + delta
+
+    def last(x: int) -> int:  # an end offset: text inserted right there goes after it
+        return x if x <= start else x + delta
+
+    spans = [(f.start, f.end)] + [(e.start, e.end) for fx in f.all_fixes() for e in fx.edits]
+    if not all(keeps(a, b) for a, b in spans):
+        return None
+    if delta == 0 and not f.related:
+        return f
+
+    def fix(fx: Fix) -> Fix:
+        return replace(fx, edits=tuple(Edit(first(e.start), max(first(e.start), last(e.end)), e.content) for e in fx.edits))
+
+    return replace(
+        f,
+        start=first(f.start),
+        end=max(first(f.start), last(f.end)),
+        fix=fix(f.fix) if f.fix else None,
+        alternatives=tuple(fix(x) for x in f.alternatives),
+        related=tuple(
+            r if r.path is not None else Related(first(r.start), max(first(r.start), last(r.end)), r.message)
+            for r in f.related
+            if r.path is not None or keeps(r.start, r.end)
+        ),
+    )
 
 
 def _offsets(f: Finding) -> list[int]:
