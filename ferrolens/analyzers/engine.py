@@ -159,6 +159,7 @@ class Engine:
         ]
         self._kind_plans: dict[str, list[tuple[Rule, Callable | None]]] = {}  # item kind -> the rules for it
         self._file_rules = [r for r in self.selection.rules if r.scope == "file"]
+        self._selection_key = self.selection.fingerprint()  # (what an ItemCache was made for)
         # the item queries of the rules and of the summaries' loop calls, run as one on an item
         self._item_queries = ItemQueries((LOOP_CALLS, *(q for r in self._item_rules for q in r.queries)))
 
@@ -168,9 +169,10 @@ class Engine:
         `external` the types of the crate's other files (crate_types.CrateTypes), when known."""
         if cache is None:
             cache = ItemCache()
-        if cache.selection != (self.selection.fingerprint(), crate):
+        key = (self._selection_key, crate)
+        if cache.selection != key:
             cache.reset()
-            cache.selection = (self.selection.fingerprint(), crate)
+            cache.selection = key
         root = src.root
         if root.is_missing:
             return []

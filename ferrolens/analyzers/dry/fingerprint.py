@@ -21,7 +21,7 @@ import re
 from bisect import bisect_left, bisect_right
 from functools import partial
 from itertools import accumulate
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from tree_sitter import Node, QueryCursor
@@ -345,8 +345,8 @@ class _Captures:
         caps = QueryCursor(_query()).captures(node)
         self.fns = sorted(caps.get("fn", ()), key=_start)
         self.blocks = sorted(caps.get("block", ()), key=_start)
-        self.fn_starts = [n.start_byte for n in self.fns]
-        self.block_starts = [n.start_byte for n in self.blocks]
+        self.fn_starts = list(map(_start, self.fns))
+        self.block_starts = list(map(_start, self.blocks))
 
     def within(self, item: Node) -> tuple[list[Node], list[Node]]:
         s, e = item.start_byte, item.end_byte
@@ -356,8 +356,7 @@ class _Captures:
         )
 
 
-def _start(node: Node) -> int:
-    return node.start_byte
+_start = attrgetter("start_byte")
 
 
 def _item_units(item: Node, data: bytes, include_tests: bool, base: int, cols: Columns, first_run: int = 0, caps: _Captures | None = None) -> tuple[list[Run], list[FnUnit], Stmt | None]:
