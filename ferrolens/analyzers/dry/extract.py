@@ -22,6 +22,7 @@ that was meant to diverge is now tied to the other):
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from tree_sitter import Node
 
@@ -522,11 +523,17 @@ def _module_file(index: CloneIndex, crate: str, module: str, children: set[str])
     found = [o for o in options if o in index.files]
     if len(found) != 1:
         return None
-    text = index.files[found[0]].data
-    for name in children:
-        if not re.search(rb"(?m)^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+" + re.escape(name.encode()) + rb"\s*;", text):
-            return None
-    return found[0]
+    declared = _declared_modules(index.files[found[0]].data)
+    return found[0] if all(name.encode() in declared for name in children) else None
+
+
+_MOD_DECL = re.compile(rb"(?m)^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+([^\s;]+)\s*;")
+
+
+@lru_cache(maxsize=64)
+def _declared_modules(text: bytes) -> frozenset[bytes]:
+    """The names of the `mod name;` lines of a file (one scan, not a regex compiled per name)."""
+    return frozenset(_MOD_DECL.findall(text))
 
 
 def _extract_across(index: CloneIndex, clone: Clone, tree) -> Fix | None:
