@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from lsprotocol import types as lsp
@@ -21,7 +22,6 @@ SEVERITY = {
     Severity.HINT: lsp.DiagnosticSeverity.Hint,
 }
 FIX_ALL_KIND = "source.fixAll.ferrolens"
-_CONVERTER = get_converter()
 _DOC_URIS: dict[str, str] = {}
 
 
@@ -91,7 +91,13 @@ def _range_fields(src: SourceFile, start: int, end: int, enc: str) -> dict:
 
 
 def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None) -> lsp.Diagnostic:
-    return _CONVERTER.structure(diagnostic_fields(src, uri, f, enc, uri_of), lsp.Diagnostic)
+    return _converter().structure(diagnostic_fields(src, uri, f, enc, uri_of), lsp.Diagnostic)
+
+
+@lru_cache(maxsize=None)
+def _converter():
+    """lsprotocol's converter, made when a code action or lens first needs one (40 ms: not at start-up)."""
+    return get_converter()
 
 
 class RawJSON(str):

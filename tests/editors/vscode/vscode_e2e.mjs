@@ -120,7 +120,9 @@ try {
     await page.keyboard.press("Control+P");
     await page.waitForSelector(".quick-input-widget", { state: "visible" });
     await page.keyboard.type("stats.rs");
-    await page.waitForTimeout(800);
+    // the file search answers when it is ready (later while the workspace is still being indexed):
+    // Enter before its row shows opens nothing
+    await page.waitForSelector('.quick-input-widget .monaco-list-row:has-text("stats.rs")', { state: "visible", timeout: 30000 });
     await page.keyboard.press("Enter");
     await page.waitForSelector(".monaco-editor .view-lines", { timeout: 30000 });
   });
