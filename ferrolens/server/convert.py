@@ -60,10 +60,11 @@ def docs_uri(rule_name: str) -> str | None:
     return uri
 
 
-def diagnostic_fields(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None) -> dict:
+def diagnostic_fields(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None, at: tuple | None = None) -> dict:
     """The diagnostic as the client reads it in JSON (fields in LSP's camelCase, empty ones left out).
-    `uri_of` names the other files that related locations point into (default: a path as is)."""
-    out: dict = {"range": _range_fields(src, f.start, f.end, enc), "message": f.message, "severity": SEVERITY[f.severity].value, "code": f.rule}
+    `uri_of` names the other files that related locations point into (default: a path as is); `at`:
+    the (line, column) of its start and end, when the caller has them."""
+    out: dict = {"range": _range_dict(*at) if at else _range_fields(src, f.start, f.end, enc), "message": f.message, "severity": SEVERITY[f.severity].value, "code": f.rule}
     href = docs_uri(f.rule)
     if href:
         out["codeDescription"] = {"href": href}
@@ -85,9 +86,11 @@ def diagnostic_fields(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=No
 
 
 def _range_fields(src: SourceFile, start: int, end: int, enc: str) -> dict:
-    sl, sc = src.position(start, enc)
-    el, ec = src.position(end, enc)
-    return {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}}
+    return _range_dict(src.position(start, enc), src.position(end, enc))
+
+
+def _range_dict(start: tuple[int, int], end: tuple[int, int]) -> dict:
+    return {"start": {"line": start[0], "character": start[1]}, "end": {"line": end[0], "character": end[1]}}
 
 
 def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None) -> lsp.Diagnostic:
@@ -116,19 +119,19 @@ def diagnostics_json(src: SourceFile, uri: str, findings, enc: str, uri_of, text
     fresh: dict = {}
     out = []
     for f in findings:
+        at = (position(f.start, enc), position(f.end, enc))
         key = (
             f.rule,
             f.message,
             f.severity,
-            position(f.start, enc),
-            position(f.end, enc),
+            at,
             tuple((r.message, r.path, r.start, r.end) if r.path is not None else (r.message, position(r.start, enc), position(r.end, enc)) for r in f.related)
             if f.related
             else (),
         )
         text = texts.get(key) or fresh.get(key)
         if text is None:
-            text = json.dumps(diagnostic_fields(src, uri, f, enc, uri_of), separators=(",", ":"))
+            text = json.dumps(diagnostic_fields(src, uri, f, enc, uri_of, at), separators=(",", ":"))
         fresh[key] = text
         out.append(text)
     texts.clear()
