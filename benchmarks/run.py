@@ -168,8 +168,10 @@ class RawClient:
             self.notify("exit", None)
             await self.proc.stdin.drain()
             await asyncio.wait_for(self.proc.wait(), 10)
-        except Exception:
+        except Exception as exc:
+            print(f"{self.cmd[-1]}: no clean exit after shutdown ({type(exc).__name__}): killed", file=sys.stderr)
             self.proc.kill()
+            await self.proc.wait()  # (reaped while the loop runs: else its transport is closed after it)
         self.reader.cancel()
         return rss
 
