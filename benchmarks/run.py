@@ -327,6 +327,15 @@ def clippy_peer() -> dict | None:
     return {"clippy": statistics.median(times), "ferrolens": statistics.median(ours)}
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median wall time (of an odd number)."""
+    return sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
+
+
+def _walls(runs: list[dict]) -> str:
+    return ", ".join(f"{r['wall']:.2f}" for r in runs)
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
@@ -416,19 +425,20 @@ def main() -> int:
     runs += [(f"--select {name}", ["--no-cache", "--select", name]) for name in sorted(all_rules())]
     for label, extra in runs:
         check_rows.append((label, check_corpus(extra)))
-    subset, parses = [], []
+    subset, parses, no_dry = [], [], []
     for _ in range(7):  # each check followed by the peer, so both see the machine as it was
         subset.append(check_corpus(["--no-cache"], SUBSET))
         parses.append(parse_peer(SUBSET))
-    mid = sorted(subset, key=lambda r: r["wall"])[3]
-    walls = ", ".join(f"{r['wall']:.2f}" for r in subset)
+        # what the clone detection costs: the same check without it (it reads every file's tokens)
+        no_dry.append(check_corpus(["--no-cache", "--ignore", "duplicate_code"], SUBSET))
     ratios = [r["wall"] / p for r, p in zip(subset, parses)]
-    check_rows.insert(2, (
-        f"all default rules, the {', '.join(SUBSET)} packages only: median of 7 ({walls} s); after each, tree-sitter "
-        f"parsed the same files in one process in a median {statistics.median(parses):.2f} s: check / parse "
-        f"median {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}x)",
-        mid,
-    ))
+    check_rows[2:2] = [
+        (f"all default rules, the {', '.join(SUBSET)} packages only: median of 7 ({_walls(subset)} s); after each, tree-sitter "
+         f"parsed the same files in one process in a median {statistics.median(parses):.2f} s: check / parse "
+         f"median {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}x)", _median_run(subset)),
+        (f"the same packages, all default rules but duplicate_code (`--ignore duplicate_code`), in the same rounds: "
+         f"median of 7 ({_walls(no_dry)} s)", _median_run(no_dry)),
+    ]
 
     out = []
     out.append(f"# ferrolens benchmarks\n\nMachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}. "
