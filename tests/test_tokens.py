@@ -31,6 +31,46 @@ def test_unterminated_strings_and_comments_lex_in_linear_time():
         assert toks[-1] == (b"}", Kind.OTHER)
 
 
+def test_a_comma_before_a_comment_is_a_token_and_no_token_is_empty():
+    # on Python 3.11.0-3.11.4 (Debian 12's python3) the lexer's possessive group took this comma as layout
+    # and gave an empty token after it: `check` died with an IndexError on such files
+    data = b"enum E {\n    A(A),\n\n    /// doc\n    B(B),\n}\nfn f() { g(a,\n  b,\n); }\n"
+    # (a comma that ends a line before a closing bracket stays layout, as rustfmt writes it)
+    assert [t for t, _ in texts(data)] == [
+        b"enum", b"E", b"{", b"A", b"(", b"A", b")", b",", b"B", b"(", b"B", b")", b"}",
+        b"fn", b"f", b"(", b")", b"{", b"g", b"(", b"a", b",", b"b", b")", b";", b"}",
+    ]  # fmt: skip
+
+
+def test_possessive_quantifiers_only_on_single_characters():
+    """CPython before 3.11.5 matches a possessive repeat of a group wrongly (gh-106052); the lexer must
+    give the same tokens on every 3.11, so it keeps `*+` to char classes (checked on the parsed pattern)."""
+    import re._parser as sre_parse
+
+    from ferrolens.analyzers.dry.tokens import TOKEN
+
+    possessive = sre_parse.POSSESSIVE_REPEAT
+    single = {sre_parse.LITERAL, sre_parse.NOT_LITERAL, sre_parse.IN, sre_parse.ANY, sre_parse.CATEGORY}
+    found = []
+
+    def walk(items) -> None:
+        for op, av in items:
+            if op is possessive:
+                found.append(av)
+                body = list(av[2])
+                assert len(body) == 1 and body[0][0] in single, f"a possessive repeat over {body}"
+            for sub in av if isinstance(av, (list, tuple)) else ():
+                if isinstance(sub, sre_parse.SubPattern):
+                    walk(sub)
+                elif isinstance(sub, (list, tuple)):
+                    for x in sub:
+                        if isinstance(x, sre_parse.SubPattern):
+                            walk(x)
+
+    walk(sre_parse.parse(TOKEN.pattern.decode("latin-1"), TOKEN.flags))
+    assert found  # (the walk reaches them: the identifier's and the spaces' loops are possessive)
+
+
 def test_non_ascii_and_control_bytes_are_single_tokens():
     data = "let é = \"ü\"; \x01".encode()
     assert [k for _, k in texts(data)] == [Kind.OTHER, Kind.OTHER, Kind.OTHER, Kind.OTHER, Kind.LITERAL, Kind.OTHER, Kind.OTHER]

@@ -13,21 +13,25 @@ import re
 from itertools import accumulate
 from operator import add, itemgetter
 
-# One match per token: the comments and whitespace before it (group 1, possessive, so a comment is never
-# re-read as tokens; a comma that ends a line before a closing bracket is layout too: rustfmt adds it
-# when a call is split over lines, and a one-element tuple's `(x,)` stays on one line), then the token
-# (group 2; empty only after the last token). The most common tokens come first: a plain identifier
-# (not the prefix of `b"..."`, `r#..` or `br'..'`) and one-byte punctuation.
-# `findall` builds the whole list in C; offsets come from the lengths (`lex`). No two alternatives of a
-# repetition match the same text (`.` takes newlines): an unterminated string costs one scan, not an
-# exponential backtrack.
+# One match per token: the comments and whitespace before it (group 1; a comma that ends a line before a
+# closing bracket is layout too: rustfmt adds it when a call is split over lines, and a one-element
+# tuple's `(x,)` stays on one line), then the token (group 2; empty only after the last token). The most
+# common tokens come first: a plain identifier (not the prefix of `b"..."`, `r#..` or `br'..'`) and
+# one-byte punctuation. `findall` builds the whole list in C; offsets come from the lengths (`lex`).
+# Group 2 is optional, so a match never fails and nothing backtracks into group 1 (a comment is never
+# re-read as tokens). Loops are unrolled (`x*(?:sep x*)*`: a run of spaces or of a string's plain bytes
+# is one char-class loop), and no two ways of a repetition match the same text (`.` takes newlines): an
+# unterminated string costs one scan, not an exponential backtrack.
+# Possessive quantifiers only on single char classes: on a group (`(?:a|b)*+`) Python before 3.11.5
+# matches wrongly (CPython gh-106052; Debian 12's python3 is 3.11.2): there group 1 took a `,` that ends
+# a line before a doc comment, not a bracket, and an empty token came out mid-file (an IndexError).
 TOKEN = re.compile(
     rb"""
-    ((?:\s+|//[^\n]*|/\*(?:[^*]|\*(?!/))*+\*/|,(?=[ \t]*+\r?\n\s*+[)\]}]))*+)
+    (\s*+(?:(?://[^\n]*+|/\*[^*]*+(?:\*(?!/)[^*]*+)*\*/|,(?=[ \t]*+\r?\n\s*+[)\]}]))\s*+)*)
     (
       [A-Za-z_][A-Za-z0-9_]*+(?!['"\#])
     | [(){}\[\],;?@~$]
-    | b?r(\#*)".*?"\3|b?"(?:[^"\\]|\\.)*+"
+    | b?r(\#*)".*?"\3|b?"[^"\\]*+(?:\\.[^"\\]*+)*"
     | b?'(?:[^'\\\n]|\\[^\n]{1,10}?)'
     | '[A-Za-z_][A-Za-z0-9_]*
     | [0-9][0-9_]*(?:\.[0-9][0-9_]*(?![A-Za-z_.]))?(?:[eE][+-]?[0-9_]+)?[A-Za-z0-9_]*
