@@ -148,6 +148,12 @@ def test_bad_files_are_skipped_with_a_message(tmp_path: Path):
     findings = json.loads(proc.stdout)
     assert [(f["path"], f["start"]["line"]) for f in findings] == [("bom.rs", 1)]
     assert proc.returncode == 1
+    # the text summary counts them: "All checks passed." must not cover a file that was not read
+    text = run("check", "--no-cache", str(tmp_path), cwd=tmp_path)
+    assert "Found 1 finding (1 fixable with --fix ([*])). 3 files were skipped (see the messages above)." in text.stdout
+    (tmp_path / "bom.rs").unlink()
+    alone = run("check", "--no-cache", "bad.rs", cwd=tmp_path)
+    assert alone.stdout.strip() == "All checks passed. 1 file was skipped (see the message above)." and alone.returncode == 0
 
 
 def test_bom_survives_fix(tmp_path: Path):

@@ -39,7 +39,14 @@ def render(reports: list[FileReport], fix_mode: bool, unsafe: bool) -> str:
         if refactorings:
             parts.append(f"{refactorings} with a refactoring action in the editor ([~])")
         tail = f" ({', '.join(parts)})" if parts else ""
-        lines.append(f"Found {total} finding{'s' if total != 1 else ''}{tail}.")
+        lines.append(f"Found {total} finding{'s' if total != 1 else ''}{tail}.{_skipped(reports)}")
     elif not fixed:
-        lines.append("All checks passed.")
+        lines.append(f"All checks passed.{_skipped(reports)}")
     return "\n".join(lines) + "\n"
+
+
+def _skipped(reports: list[FileReport]) -> str:
+    """How many files were not checked (each has its one message on stderr): "All checks passed."
+    alone would say a file that is not UTF-8, too large or unreadable had been looked at."""
+    n = sum(1 for rep in reports if rep.problem)
+    return f" {n} file{'s were' if n != 1 else ' was'} skipped (see the message{'s' if n != 1 else ''} above)." if n else ""
