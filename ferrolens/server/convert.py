@@ -93,6 +93,11 @@ def _range_dict(start: tuple[int, int], end: tuple[int, int]) -> dict:
     return {"start": {"line": start[0], "character": start[1]}, "end": {"line": end[0], "character": end[1]}}
 
 
+def problem_json(message: str) -> str:
+    """The diagnostics of a document that is not analysed (not UTF-8, too large): one note at its start."""
+    return json.dumps([{"range": _range_dict((0, 0), (0, 0)), "message": message, "severity": lsp.DiagnosticSeverity.Information.value, "source": "ferrolens"}])
+
+
 def diagnostic(src: SourceFile, uri: str, f: Finding, enc: str, uri_of=None) -> lsp.Diagnostic:
     return _converter().structure(diagnostic_fields(src, uri, f, enc, uri_of), lsp.Diagnostic)
 

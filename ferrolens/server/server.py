@@ -542,23 +542,22 @@ class FerrolensServer(LanguageServer):
             if other is not None and other.src is not None:
                 other.src.drop_tree()
 
-    def _shown(self, doc: Document) -> list:
+    def _visible_findings(self, doc: Document) -> list:
         return [f for f in self.findings_of(doc) if not is_assist(f.rule)]
 
     def diagnostics(self, doc: Document, rule: str | None = None) -> list[lsp.Diagnostic]:
         """The document's diagnostics as lsprotocol objects (of one rule: `rule`), for code lenses."""
         if doc.src is None:
             return []
-        return [convert.diagnostic(doc.src, doc.uri, f, self.enc, self.project.uri_of) for f in self._shown(doc) if rule is None or f.rule == rule]
+        return [convert.diagnostic(doc.src, doc.uri, f, self.enc, self.project.uri_of) for f in self._visible_findings(doc) if rule is None or f.rule == rule]
 
     def diagnostics_json(self, doc: Document) -> str:
         """The document's diagnostics as a JSON array (see `convert.diagnostics_json`)."""
-        findings = self._shown(doc)
+        findings = self._visible_findings(doc)
         if doc.src is None:
             if doc.problem is None:
                 return "[]"
-            problem = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "message": doc.problem, "severity": lsp.DiagnosticSeverity.Information.value, "source": "ferrolens"}
-            return json.dumps([problem])
+            return convert.problem_json(doc.problem)
         return convert.diagnostics_json(doc.src, doc.uri, findings, self.enc, self.project.uri_of, doc.shown)
 
     def publish(self, doc: Document, dry: bool = True) -> None:
